@@ -1,0 +1,37 @@
+# `make book` and `make test` set everything up on a fresh machine with Python 3.10+.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip install --quiet -c constraints.txt
+export MPLBACKEND ?= Agg
+export GENAE_CACHE ?= $(CURDIR)/.cache/models
+
+.PHONY: book test lint clean publish
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-book: pyproject.toml constraints.txt | $(PY)
+	$(PIP) -e '.[book]'
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml constraints.txt | $(PY)
+	$(PIP) -e '.[test]'
+	@touch $@
+
+book: $(VENV)/.installed-book
+	$(VENV)/bin/jupyter-book build --all -W -n --keep-going book/
+
+test: $(VENV)/.installed-test
+	$(PY) -m ruff check genae tests benchmarks
+	$(PY) -m pytest tests
+
+lint: $(VENV)/.installed-test
+	$(PY) -m ruff check genae tests benchmarks
+
+publish: book
+	$(VENV)/bin/ghp-import -n -p -f book/_build/html
+
+clean:
+	rm -rf book/_build .pytest_cache

@@ -1,0 +1,69 @@
+"""One chain step against a bare decode-then-encode forward of the same model.
+
+The chain adds only bookkeeping (and, for denoising models, the corruption
+noise) to the two forward passes, so the ratio should stay at or below 1.1.
+Also prints the chain's throughput in samples per second at several batch sizes.
+
+    python benchmarks/chain_step.py            # paper scale: 64x64x3, 200-D, width 64
+    python benchmarks/chain_step.py --quick    # small model, for a smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+from genae.devices import resolve_device
+from genae.mcmc import run_chain
+from genae.models import make_model
+
+
+def best_time(fn, repeats: int) -> float:
+    """Best of ``repeats`` wall-clock timings of ``fn()`` (after one warm-up call), in seconds."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        fn()
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="a small model (32x32x1, 16-D, width 16)")
+    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--device", default=None)
+    args = parser.parse_args()
+    device = resolve_device(args.device)
+    size = dict(image_size=32, channels=1, latent_dim=16, width=16) if args.quick else {}
+    print(f"device {device}, threads {torch.get_num_threads()}, batch {args.batch}, model {size or 'paper scale'}")
+    print(f"{'kind':6} {'decode+encode ms':>17} {'chain step ms':>14} {'ratio':>6}")
+    for kind in ("vae", "dvae", "aae", "daae"):
+        model = make_model(kind, **size).to(device).eval()
+        z = torch.randn(args.batch, model.latent_dim, device=device)
+
+        def bare():
+            with torch.no_grad():
+                model.encode(model.decode(z))
+
+        bare_s = best_time(bare, args.repeats)
+        chain_s = best_time(lambda: run_chain(model, z, 1), args.repeats)
+        print(f"{kind:6} {bare_s * 1e3:17.1f} {chain_s * 1e3:14.1f} {chain_s / bare_s:6.3f}")
+    print("\nchain throughput (vae, 10 steps):")
+    model = make_model("vae", **size).to(device).eval()
+    for batch in (1, 64, 1024):
+        z = torch.randn(batch, model.latent_dim, device=device)
+        seconds = best_time(lambda: run_chain(model, z, 10), max(1, args.repeats // 2))
+        print(f"  batch {batch:5}: {batch * 10 / seconds:10.0f} sample-steps/s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""Saving and loading models, safely.
+
+A checkpoint stores the model's constructor arguments beside its weights, so
+:func:`load` rebuilds the model from the file alone. Files are written
+atomically (:func:`genae.files.atomic_path`): an interrupted save leaves the
+previous checkpoint intact. They are read with ``torch.load(weights_only=True)``,
+which refuses anything that would run code while loading.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from genae.devices import resolve_device
+from genae.files import atomic_path
+from genae.models import make_model
+
+FORMAT = "genae-checkpoint"
+VERSION = 1
+
+
+class CheckpointError(ValueError):
+    """A file that is not a readable genae checkpoint, with the reason."""
+
+
+def write(payload: dict[str, Any], path: str | os.PathLike) -> Path:
+    """Write any ``torch.save``-able dict atomically, tagged with the checkpoint format and version."""
+    with atomic_path(path) as tmp:
+        torch.save({"format": FORMAT, "version": VERSION, **payload}, tmp)
+    return Path(path)
+
+
+def read(path: str | os.PathLike, device: str | torch.device | None = "cpu") -> dict[str, Any]:
+    """Read and check a checkpoint file; raise :class:`CheckpointError` saying why it cannot be used."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}: check the path, or train a model and save it there")
+    try:
+        payload = torch.load(path, map_location=resolve_device(device), weights_only=True)
+    except Exception as err:  # torch raises many types for bad files; sort them into two messages
+        if isinstance(err, pickle.UnpicklingError) and "Weights only load failed" in str(err):
+            raise CheckpointError(
+                f"{path} holds objects that would need arbitrary code to load, so it was refused "
+                "(genae loads with weights_only=True). Only load it if you trust its source: "
+                "rebuild the model and load its state_dict yourself."
+            ) from err
+        raise CheckpointError(f"{path} is not a readable checkpoint (truncated or not a PyTorch file): "
+                              f"{type(err).__name__}: {str(err)[:200]}") from err
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is a PyTorch file but not a genae checkpoint (no '{FORMAT}' tag): "
+                              "save models with genae.checkpoint.save")
+    if payload.get("version") != VERSION:
+        raise CheckpointError(f"{path} is a genae checkpoint of format version {payload.get('version')!r}; "
+                              f"this genae reads version {VERSION}: re-save it with a matching genae")
+    return payload
+
+
+def save(model: nn.Module, path: str | os.PathLike, **extra: Any) -> Path:
+    """Save ``model`` (its config and weights) and any ``extra`` tensors, numbers or strings to ``path``."""
+    if not hasattr(model, "config"):
+        raise TypeError(f"{type(model).__name__} has no .config: save models made by genae.models.make_model")
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    return write({"config": model.config, "state_dict": state, "extra": extra}, path)
+
+
+def load(path: str | os.PathLike, device: str | torch.device | None = None,
+         kind: str | None = None) -> nn.Module:
+    """Rebuild the model saved at ``path``, in eval mode, on ``device`` (CUDA when present for ``None``).
+
+    ``kind``, when given, must match the saved model's kind. The ``extra`` saved
+    with it is attached as ``model.checkpoint_extra``.
+    """
+    dev = resolve_device(device)
+    payload = read(path)
+    if "config" not in payload or "state_dict" not in payload:
+        raise CheckpointError(f"{path} is a genae training state, not a model: use genae.train.fit(..., resume=True)")
+    config = payload["config"]
+    if kind is not None and config.get("kind") != kind:
+        raise CheckpointError(f"{path} holds a {config.get('kind')!r} model, not the {kind!r} that was asked for")
+    model = make_model(**config)
+    model.load_state_dict(payload["state_dict"])
+    model.checkpoint_extra = payload.get("extra", {})
+    return model.to(dev).eval()

@@ -1,0 +1,221 @@
+"""Section 4.1: the DCGAN-style generative autoencoders (VAE, AAE, DVAE, DAAE).
+
+The encoder mimics the DCGAN discriminator (strided 4x4 convolutions, no
+pooling) and the decoder the DCGAN generator (fractionally-strided
+convolutions). Every convolution is followed by batch norm and ReLU, except the
+decoder's top, which is a sigmoid. The encoder's last layer is fully connected
+from the flattened 4x4 features (512 x 4 x 4 = 8,192 at 64x64, width 64, as
+appendix A says) to z, or to (mu, log sigma) for the VAEs.
+
+The denoising variants are the same networks trained on corrupted inputs,
+Q(x~|x) = N(x, denoise_std^2 I) (section 2.2); the paper uses
+N(x, 0.25 I), that is ``denoise_std=0.5``.
+
+Every model has the interface that :func:`genae.mcmc.run_chain` relies on:
+``encode``, ``decode``, ``corrupt``, ``latent_dim`` and ``denoise_std``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from genae.validate import check_images, check_latents
+
+KINDS = ("vae", "aae", "dvae", "daae")
+IMAGE_SIZES = (16, 32, 64)
+PAPER_DENOISE_STD = 0.5  # Q(x~|x) = N(x, 0.25 I)
+
+
+def conv_encoder(image_size: int, channels: int, width: int) -> nn.Sequential:
+    """Strided 4x4 convolutions halving the image down to 4x4, each with batch norm and ReLU."""
+    layers: list[nn.Module] = []
+    c_in, c_out, size = channels, width, image_size
+    while size > 4:
+        layers += [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(True)]
+        c_in, c_out, size = c_out, c_out * 2, size // 2
+    return nn.Sequential(*layers, nn.Flatten())
+
+
+def conv_decoder(image_size: int, channels: int, width: int, latent_dim: int) -> nn.Sequential:
+    """The DCGAN generator: z (as a 1x1 map) up to the image, sigmoid on top."""
+    n_up = int(math.log2(image_size // 4))  # number of 2x upsamplings after the 4x4 start
+    c = width * 2 ** (n_up - 1)
+    layers: list[nn.Module] = [
+        nn.Unflatten(1, (latent_dim, 1, 1)),
+        nn.ConvTranspose2d(latent_dim, c, 4, 1, 0, bias=False), nn.BatchNorm2d(c), nn.ReLU(True),
+    ]
+    for _ in range(n_up - 1):
+        layers += [nn.ConvTranspose2d(c, c // 2, 4, 2, 1, bias=False), nn.BatchNorm2d(c // 2), nn.ReLU(True)]
+        c //= 2
+    layers += [nn.ConvTranspose2d(c, channels, 4, 2, 1), nn.Sigmoid()]
+    return nn.Sequential(*layers)
+
+
+class Adversary(nn.Module):
+    """The AAE's discriminator: tells z ~ P(Z) = N(0, I) (label 1) from encodings (label 0)."""
+
+    def __init__(self, latent_dim: int, hidden: int = 512, dropout: float = 0.2) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(latent_dim, hidden), nn.LeakyReLU(0.2, True), nn.Dropout(dropout),
+            nn.Linear(hidden, hidden), nn.LeakyReLU(0.2, True), nn.Dropout(dropout),
+            nn.Linear(hidden, 1),
+        )
+
+    def forward(self, z: Tensor) -> Tensor:
+        """Logit that ``z`` came from the prior."""
+        return self.net(z).squeeze(-1)
+
+
+class GenerativeAutoencoder(nn.Module):
+    """What the VAE and the AAE share: the networks, ``decode``, ``corrupt`` and the reconstruction term."""
+
+    kind: str
+    #: Which loss terms each optimiser minimises, and over which parameters (see :meth:`param_groups`).
+    objectives: dict[str, tuple[str, ...]] = {"autoencoder": ("reconstruction", "prior")}
+
+    def __init__(self, kind: str, image_size: int, channels: int, latent_dim: int, width: int,
+                 denoise_std: float, code_size: int) -> None:
+        super().__init__()
+        self.kind, self.image_size, self.channels = kind, image_size, channels
+        self.latent_dim, self.width, self.denoise_std = latent_dim, width, float(denoise_std)
+        self.features = conv_encoder(image_size, channels, width)
+        n_features = width * 2 ** (int(math.log2(image_size // 4)) - 1) * 16
+        self.to_code = nn.Linear(n_features, code_size)
+        self.decoder = conv_decoder(image_size, channels, width, latent_dim)
+
+    @property
+    def config(self) -> dict:
+        """The arguments of :func:`make_model` that rebuild this model."""
+        return dict(kind=self.kind, image_size=self.image_size, channels=self.channels,
+                    latent_dim=self.latent_dim, width=self.width, denoise_std=self.denoise_std)
+
+    def decode(self, z: Tensor) -> Tensor:
+        """Q(X|Z): the decoder's pixel means in [0, 1], shape (N, C, H, W)."""
+        check_latents(z, self.latent_dim)
+        return self.decoder(z)
+
+    def decode_logits(self, z: Tensor) -> Tensor:
+        """The decoder without its sigmoid; the loss uses it for a stable cross-entropy."""
+        return self.decoder[:-1](z)
+
+    def corrupt(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """Q(x~|x) = N(x, denoise_std^2 I); the identity when ``denoise_std`` is 0."""
+        if self.denoise_std == 0:
+            return x
+        noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+        return x + self.denoise_std * noise
+
+    def reconstruction(self, x: Tensor, z: Tensor) -> Tensor:
+        """Binary cross-entropy of the clean ``x`` under the decoder, summed over pixels, mean over the batch."""
+        bce = F.binary_cross_entropy_with_logits(self.decode_logits(z), x, reduction="none")
+        return bce.flatten(1).sum(1).mean()
+
+    def param_groups(self) -> dict[str, list[nn.Parameter]]:
+        """Parameters each objective updates; the trainer makes one optimiser per group."""
+        return {"autoencoder": list(self.features.parameters()) + list(self.to_code.parameters())
+                + list(self.decoder.parameters())}
+
+    def extra_repr(self) -> str:
+        return f"kind={self.kind!r}, latent_dim={self.latent_dim}, denoise_std={self.denoise_std}"
+
+
+class VAE(GenerativeAutoencoder):
+    """Variational autoencoder (section 2.1): Q(z|x) = N(mu, diag sigma^2), prior term KL(Q(z|x) || N(0, I))."""
+
+    def __init__(self, kind: str = "vae", image_size: int = 64, channels: int = 3, latent_dim: int = 200,
+                 width: int = 64, denoise_std: float = 0.0) -> None:
+        super().__init__(kind, image_size, channels, latent_dim, width, denoise_std, 2 * latent_dim)
+
+    def posterior(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """The encoder's (mu, log sigma) for images ``x``."""
+        check_images(x, self.channels, self.image_size, check_range=False)
+        mu, log_sigma = self.to_code(self.features(x)).chunk(2, dim=1)
+        return mu, log_sigma
+
+    def encode(self, x: Tensor, sample: bool = True, generator: torch.Generator | None = None) -> Tensor:
+        """Q(Z|X): a reparameterised sample mu + sigma * eps, or the mean mu with ``sample=False``."""
+        mu, log_sigma = self.posterior(x)
+        if not sample:
+            return mu
+        eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+        return mu + log_sigma.exp() * eps
+
+    def loss(self, x: Tensor) -> dict[str, Tensor]:
+        """Reconstruction (from the corrupted input, for a DVAE) and the KL prior term, both per image."""
+        check_images(x, self.channels, self.image_size)
+        mu, log_sigma = self.posterior(self.corrupt(x))
+        z = mu + log_sigma.exp() * torch.randn_like(mu)
+        kl = 0.5 * (mu.pow(2) + (2 * log_sigma).exp() - 2 * log_sigma - 1).sum(1).mean()
+        return {"reconstruction": self.reconstruction(x, z), "prior": kl}
+
+
+class AAE(GenerativeAutoencoder):
+    """Adversarial autoencoder (section 2.1) with a deterministic encoder and an adversary on z."""
+
+    objectives = {"autoencoder": ("reconstruction", "prior"), "adversary": ("adversary",)}
+
+    def __init__(self, kind: str = "aae", image_size: int = 64, channels: int = 3, latent_dim: int = 200,
+                 width: int = 64, denoise_std: float = 0.0) -> None:
+        super().__init__(kind, image_size, channels, latent_dim, width, denoise_std, latent_dim)
+        self.adversary = Adversary(latent_dim)
+
+    def encode(self, x: Tensor, sample: bool = True, generator: torch.Generator | None = None) -> Tensor:
+        """Q(Z|X) is deterministic for this AAE, so ``sample`` changes nothing."""
+        check_images(x, self.channels, self.image_size, check_range=False)
+        return self.to_code(self.features(x))
+
+    def loss(self, x: Tensor) -> dict[str, Tensor]:
+        """Reconstruction, the encoder's adversarial term -log D(e(x)), and the adversary's own loss.
+
+        The adversary sees the encodings detached, so its loss moves only its own
+        weights; the trainer steps the encoder on ``prior`` and the adversary on
+        ``adversary`` (see ``objectives``). ``adversary_accuracy`` is a diagnostic.
+        """
+        check_images(x, self.channels, self.image_size)
+        z = self.encode(self.corrupt(x))
+        z_prior = torch.randn_like(z)
+        fake_logit = self.adversary(z)
+        real_logit, detached_logit = self.adversary(z_prior), self.adversary(z.detach())
+        ones, zeros = torch.ones_like(fake_logit), torch.zeros_like(fake_logit)
+        adversary = 0.5 * (F.binary_cross_entropy_with_logits(real_logit, ones)
+                           + F.binary_cross_entropy_with_logits(detached_logit, zeros))
+        accuracy = 0.5 * ((real_logit > 0).float().mean() + (detached_logit < 0).float().mean())
+        return {"reconstruction": self.reconstruction(x, z),
+                "prior": F.binary_cross_entropy_with_logits(fake_logit, ones),
+                "adversary": adversary, "adversary_accuracy": accuracy.detach()}
+
+    def param_groups(self) -> dict[str, list[nn.Parameter]]:
+        return {**super().param_groups(), "adversary": list(self.adversary.parameters())}
+
+
+def make_model(kind: str, image_size: int = 64, channels: int = 3, latent_dim: int = 200, width: int = 64,
+               denoise_std: float | None = None) -> GenerativeAutoencoder:
+    """Build one of the paper's four models.
+
+    Args:
+        kind: ``"vae"``, ``"aae"``, ``"dvae"`` or ``"daae"`` (the d-kinds are the denoising variants).
+        image_size: 16, 32 or 64 (the paper: 64).
+        channels: 1 for grey images, 3 for colour.
+        latent_dim: size of z (the paper: 200).
+        width: channels of the first convolution, doubled at each layer (the paper: 64).
+        denoise_std: standard deviation of the corruption N(x, denoise_std^2 I); ``None`` gives
+            the paper's 0.5 for the d-kinds and 0 otherwise.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown model kind {kind!r}: choose one of {', '.join(KINDS)}")
+    if image_size not in IMAGE_SIZES:
+        raise ValueError(f"image_size {image_size!r} is not supported: choose one of {IMAGE_SIZES}")
+    for name, value in (("channels", channels), ("latent_dim", latent_dim), ("width", width)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if denoise_std is None:
+        denoise_std = PAPER_DENOISE_STD if kind.startswith("d") else 0.0
+    if not (isinstance(denoise_std, (int, float)) and math.isfinite(denoise_std) and denoise_std >= 0):
+        raise ValueError(f"denoise_std must be a finite number >= 0, got {denoise_std!r}")
+    cls = VAE if kind.endswith("vae") else AAE
+    return cls(kind, image_size, channels, latent_dim, width, float(denoise_std))

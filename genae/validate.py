@@ -1,0 +1,44 @@
+"""Checks on what a user passes in, each raising an error that says what was wrong and how to fix it."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+
+def check_images(x: Tensor, channels: int, image_size: int, check_range: bool = True) -> None:
+    """Raise ``ValueError`` unless ``x`` is a float batch (N, channels, image_size, image_size) in [0, 1].
+
+    ``check_range=False`` allows values outside [0, 1], as corrupted images have.
+    """
+    if not isinstance(x, Tensor):
+        raise TypeError(f"images must be a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise ValueError(f"images must be floating point in [0, 1], got dtype {x.dtype}: "
+                         "divide integer pixels by 255 (x.float() / 255)")
+    expected = (channels, image_size, image_size)
+    if x.dim() != 4 or tuple(x.shape[1:]) != expected:
+        got = "x".join(map(str, x.shape[1:])) if x.dim() == 4 else f"a {x.dim()}-D tensor of shape {tuple(x.shape)}"
+        raise ValueError(
+            f"model expects a batch of {'x'.join(map(str, expected))} images (N, C, H, W), got {got}; "
+            f"load the data with image_size={image_size} and {channels} channel(s), "
+            "or make the model to match the data"
+        )
+    if check_range and x.numel() and (bool(torch.isnan(x).any()) or x.min() < 0 or x.max() > 1):
+        raise ValueError(f"images must lie in [0, 1], got values in [{x.min().item():.3g}, {x.max().item():.3g}]: "
+                         "rescale them (for example x / 255) before training")
+
+
+def check_latents(z: Tensor, latent_dim: int) -> None:
+    """Raise ``ValueError`` unless ``z`` is a float batch of shape (N, latent_dim)."""
+    if not isinstance(z, Tensor):
+        raise TypeError(f"latents must be a torch.Tensor, got {type(z).__name__}")
+    if not z.is_floating_point() or z.dim() != 2 or z.shape[1] != latent_dim:
+        raise ValueError(f"latents must be a float tensor of shape (N, {latent_dim}), "
+                         f"got {z.dtype} of shape {tuple(z.shape)}")
+
+
+def check_steps(steps: int, name: str = "steps") -> None:
+    """Raise ``ValueError`` unless ``steps`` is a whole number >= 0."""
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+        raise ValueError(f"{name} must be a whole number >= 0, got {steps!r}")
