@@ -42,3 +42,32 @@ def check_steps(steps: int, name: str = "steps") -> None:
     """Raise ``ValueError`` unless ``steps`` is a whole number >= 0."""
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
         raise ValueError(f"{name} must be a whole number >= 0, got {steps!r}")
+
+
+def check_notebook_parameters(dataset: str = "digits", image_size: int = 32, latent_dim: int = 16,
+                              epochs: int = 20, width: int = 32, seed: int = 0, quick: bool = True,
+                              **extra: object) -> None:
+    """Check a notebook's papermill parameters; raise ``ValueError`` naming the bad one and its valid range.
+
+    Called in the first cell after every notebook's ``parameters`` cell, so a
+    mistyped ``-p`` fails at once with a sentence rather than deep inside PyTorch.
+    Any ``extra`` parameters must be whole numbers >= 0 when their names end in
+    ``_steps``, ``steps``, ``seeds`` or ``n_samples``.
+    """
+    from genae.data import CHANNELS
+    from genae.models import IMAGE_SIZES
+
+    if dataset not in CHANNELS:
+        raise ValueError(f"parameter dataset={dataset!r} is not a known data set: choose one of {', '.join(CHANNELS)}")
+    if image_size not in IMAGE_SIZES:
+        raise ValueError(f"parameter image_size={image_size!r} is not supported: choose one of {IMAGE_SIZES}")
+    for name, value, low in (("latent_dim", latent_dim, 1), ("epochs", epochs, 0), ("width", width, 1),
+                             ("seed", seed, 0)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ValueError(f"parameter {name}={value!r} must be a whole number >= {low}")
+    if not isinstance(quick, bool):
+        raise ValueError(f"parameter quick={quick!r} must be True or False")
+    for name, value in extra.items():
+        if name.endswith(("steps", "seeds", "n_samples")) and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise ValueError(f"parameter {name}={value!r} must be a whole number >= 0")
