@@ -1,0 +1,172 @@
+"""Measuring what the chain of section 3 does to samples: Fréchet distance, MMD, precision and recall.
+
+The paper (section 4.5, figures 4-8) shows the effect of the chain only as
+pictures. These three distances between two sets of vectors (image features or
+latents) turn the pictures into numbers:
+
+- :func:`frechet_distance`: the distance between Gaussians fitted to each set,
+  the formula behind FID (Heusel et al., 2017);
+- :func:`mmd`: the unbiased squared maximum mean discrepancy with a Gaussian
+  kernel (Gretton et al., 2012), which needs no Gaussian assumption;
+- :func:`precision_recall`: improved precision and recall (Kynkäänniemi et al.,
+  2019): how many samples fall on the real data's manifold, and how much of it
+  the samples cover.
+
+All three take 2-D arrays or tensors (N, D) and compute in float64.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import Tensor
+
+
+def _as_features(x: object, name: str, min_rows: int = 2) -> Tensor:
+    """``x`` as a float64 CPU tensor of shape (N, D), N >= ``min_rows``, finite; else a clear error."""
+    if isinstance(x, np.ndarray):
+        x = torch.from_numpy(x)
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor or numpy array of shape (N, D), got {type(x).__name__}")
+    if x.dim() != 2:
+        raise ValueError(f"{name} must be 2-D (N samples, D features), got shape {tuple(x.shape)}: "
+                         "flatten each sample first (x.flatten(1))")
+    if not (x.is_floating_point() or x.dtype in (torch.int32, torch.int64)):
+        raise ValueError(f"{name} must hold numbers, got dtype {x.dtype}")
+    if x.shape[0] < min_rows:
+        raise ValueError(f"{name} has {x.shape[0]} samples; this needs at least {min_rows}: draw more samples")
+    x = x.detach().to("cpu", torch.float64)
+    if not torch.isfinite(x).all():
+        raise ValueError(f"{name} contains NaN or infinite values: check the model or features that produced it")
+    return x
+
+
+def _same_dim(a: Tensor, b: Tensor, names: tuple[str, str]) -> None:
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"{names[0]} has {a.shape[1]} features per sample but {names[1]} has {b.shape[1]}: "
+                         "both sets must come from the same feature extractor (or latent space)")
+
+
+def gaussian_stats(feats: Tensor | np.ndarray) -> tuple[Tensor, Tensor]:
+    """Mean and (unbiased, N-1) covariance of features (N, D), in float64."""
+    x = _as_features(feats, "feats")
+    return x.mean(0), torch.cov(x.T).reshape(x.shape[1], x.shape[1])
+
+
+def frechet_from_stats(mu_a: Tensor, cov_a: Tensor, mu_b: Tensor, cov_b: Tensor) -> float:
+    """Fréchet distance between N(mu_a, cov_a) and N(mu_b, cov_b).
+
+    d^2 = |mu_a - mu_b|^2 + tr(cov_a) + tr(cov_b) - 2 tr((cov_a cov_b)^(1/2)).
+
+    The trace of the matrix square root is computed from a symmetric matrix,
+    tr((A B)^(1/2)) = sum_i sqrt(lambda_i(A^(1/2) B A^(1/2))), so every
+    eigenvalue is real; the tiny negative ones that rounding leaves in a
+    rank-deficient covariance are clipped to 0, so no complex part or NaN
+    appears. The result is clipped at 0 for the same reason.
+    """
+    mu_a, mu_b, cov_a, cov_b = (torch.as_tensor(t, dtype=torch.float64) for t in (mu_a, mu_b, cov_a, cov_b))
+    cov_a, cov_b = (cov_a + cov_a.T) / 2, (cov_b + cov_b.T) / 2  # exact symmetry for eigh
+    w, v = torch.linalg.eigh(cov_a)
+    root_a = (v * w.clamp_min(0).sqrt()) @ v.T
+    middle = root_a @ cov_b @ root_a
+    eig = torch.linalg.eigvalsh((middle + middle.T) / 2).clamp_min(0)
+    d2 = (mu_a - mu_b).square().sum() + cov_a.trace() + cov_b.trace() - 2 * eig.sqrt().sum()
+    return max(float(d2), 0.0)
+
+
+def frechet_distance(feats_a: Tensor | np.ndarray, feats_b: Tensor | np.ndarray) -> float:
+    """The Fréchet distance (squared, as FID reports it) between Gaussians fitted to two feature sets.
+
+    Args:
+        feats_a, feats_b: arrays (N_a, D) and (N_b, D), at least 2 rows each.
+            With fewer rows than features the covariances are rank-deficient:
+            the distance is still finite, but biased upward; use N well above D.
+
+    Returns:
+        A float >= 0; 0 for two sets with the same mean and covariance.
+    """
+    a, b = _as_features(feats_a, "feats_a"), _as_features(feats_b, "feats_b")
+    _same_dim(a, b, ("feats_a", "feats_b"))
+    return frechet_from_stats(*gaussian_stats(a), *gaussian_stats(b))
+
+
+def median_bandwidth(a: Tensor | np.ndarray, b: Tensor | np.ndarray) -> float:
+    """The median heuristic: the median distance between distinct points of the pooled sample."""
+    x = torch.cat([_as_features(a, "a"), _as_features(b, "b")])
+    d = torch.cdist(x, x)
+    off = d[~torch.eye(len(x), dtype=torch.bool)]
+    h = float(off.median())
+    if h <= 0:  # more than half the pairs coincide: fall back on the mean of the non-zero distances
+        nonzero = off[off > 0]
+        h = float(nonzero.mean()) if len(nonzero) else 1.0
+    return h
+
+
+def mmd(a: Tensor | np.ndarray, b: Tensor | np.ndarray, bandwidth: float | None = None) -> float:
+    """Unbiased estimate of the squared MMD between the distributions behind ``a`` and ``b``.
+
+    With the Gaussian kernel k(x, y) = exp(-|x - y|^2 / (2 h^2)),
+
+        MMD_u^2 = mean_{i != j} k(a_i, a_j) + mean_{i != j} k(b_i, b_j) - 2 mean_{i, j} k(a_i, b_j).
+
+    Unbiased means its expectation is the true squared MMD, which is 0 for equal
+    distributions: single estimates then scatter around 0 and can be negative.
+
+    Args:
+        a, b: samples (N_a, D) and (N_b, D), at least 2 rows each; the sizes may differ.
+        bandwidth: the kernel width h; ``None`` takes the median distance between
+            points of the pooled sample (the median heuristic). Pass a fixed value
+            to compare MMDs across several pairs of sets on one scale.
+    """
+    x, y = _as_features(a, "a"), _as_features(b, "b")
+    _same_dim(x, y, ("a", "b"))
+    if bandwidth is None:
+        bandwidth = median_bandwidth(x, y)
+    elif isinstance(bandwidth, bool) or not isinstance(bandwidth, (int, float)) or not (
+            math.isfinite(bandwidth) and bandwidth > 0):
+        raise ValueError(f"bandwidth must be a positive number or None (median heuristic), got {bandwidth!r}")
+    gamma = 1.0 / (2.0 * float(bandwidth) ** 2)
+    m, n = len(x), len(y)
+    k_xx = torch.exp(-gamma * torch.cdist(x, x).square())
+    k_yy = torch.exp(-gamma * torch.cdist(y, y).square())
+    k_xy = torch.exp(-gamma * torch.cdist(x, y).square())
+    xx = (k_xx.sum() - k_xx.diagonal().sum()) / (m * (m - 1))
+    yy = (k_yy.sum() - k_yy.diagonal().sum()) / (n * (n - 1))
+    return float(xx + yy - 2 * k_xy.mean())
+
+
+def _kth_neighbour_radii(x: Tensor, k: int) -> Tensor:
+    """Distance from each row of ``x`` to its k-th nearest other row."""
+    d = torch.cdist(x, x)
+    return d.kthvalue(k + 1, dim=1).values  # the first value is the point itself, at distance 0
+
+
+def precision_recall(real_feats: Tensor | np.ndarray, fake_feats: Tensor | np.ndarray,
+                     k: int = 3) -> tuple[float, float]:
+    """Improved precision and recall (Kynkäänniemi et al., 2019).
+
+    Each set's manifold is the union of balls around its points, each ball
+    reaching to the point's k-th nearest neighbour within its own set.
+
+    - precision: the share of fake samples inside the real manifold (are samples realistic?);
+    - recall: the share of real samples inside the fake manifold (do samples cover the data?).
+
+    Args:
+        real_feats, fake_feats: features (N_r, D) and (N_f, D), each with more than ``k`` rows.
+        k: the neighbour that sets each ball's radius (the paper's default is 3).
+
+    Returns:
+        ``(precision, recall)``, each in [0, 1].
+    """
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f"k must be a whole number >= 1, got {k!r}")
+    real = _as_features(real_feats, "real_feats", min_rows=k + 1)
+    fake = _as_features(fake_feats, "fake_feats", min_rows=k + 1)
+    _same_dim(real, fake, ("real_feats", "fake_feats"))
+    cross = torch.cdist(fake, real)  # (N_f, N_r)
+    real_r, fake_r = _kth_neighbour_radii(real, k), _kth_neighbour_radii(fake, k)
+    precision = (cross <= real_r[None, :]).any(dim=1).double().mean()
+    recall = (cross.T <= fake_r[None, :]).any(dim=1).double().mean()
+    return float(precision), float(recall)
