@@ -6,7 +6,7 @@ PIP := $(PY) -m pip install --quiet -c constraints.txt
 export MPLBACKEND ?= Agg
 export GENAE_CACHE ?= $(CURDIR)/.cache/models
 
-.PHONY: book test lint clean publish
+.PHONY: book test lint clean publish student
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -20,10 +20,15 @@ $(VENV)/.installed-test: pyproject.toml constraints.txt | $(PY)
 	$(PIP) -e '.[test]'
 	@touch $@
 
+$(VENV)/.installed-classroom: pyproject.toml constraints.txt | $(PY)
+	$(PIP) -e '.[classroom]'
+	@touch $@
+
 book: $(VENV)/.installed-book
 	$(VENV)/bin/jupyter-book build --all -W -n --keep-going book/
 
-test: $(VENV)/.installed-test
+# The book is built first: tests/test_browser.py opens the built pages in Chromium.
+test: $(VENV)/.installed-test book
 	$(PY) -m ruff check genae tests benchmarks
 	$(PY) -m pytest tests
 
@@ -32,6 +37,12 @@ lint: $(VENV)/.installed-test
 
 publish: book
 	$(VENV)/bin/ghp-import -n -p -f book/_build/html
+
+# Student copies of every notebook (solutions stubbed, outputs cleared) in $(STUDENT_DIR)/notebooks/, by nbgrader.
+STUDENT_DIR ?= student
+student: $(VENV)/.installed-classroom
+	cd classroom && $(abspath $(VENV))/bin/nbgrader generate_assignment notebooks --no-db --force \
+		--CourseDirectory.release_directory=$(abspath $(STUDENT_DIR))
 
 clean:
 	rm -rf book/_build .pytest_cache
