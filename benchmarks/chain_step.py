@@ -50,18 +50,18 @@ def main() -> None:
         model = make_model(kind, **size).to(device).eval()
         z = torch.randn(args.batch, model.latent_dim, device=device)
 
-        def bare():
+        def bare(model=model, z=z):
             with torch.no_grad():
                 model.encode(model.decode(z))
 
         bare_s = best_time(bare, args.repeats)
-        chain_s = best_time(lambda: run_chain(model, z, 1), args.repeats)
+        chain_s = best_time(lambda model=model, z=z: run_chain(model, z, 1), args.repeats)
         print(f"{kind:6} {bare_s * 1e3:17.1f} {chain_s * 1e3:14.1f} {chain_s / bare_s:6.3f}")
     print("\nchain throughput (vae, 10 steps):")
     model = make_model("vae", **size).to(device).eval()
     for batch in (1, 64, 1024):
         z = torch.randn(batch, model.latent_dim, device=device)
-        seconds = best_time(lambda: run_chain(model, z, 10), max(1, args.repeats // 2))
+        seconds = best_time(lambda z=z: run_chain(model, z, 10), max(1, args.repeats // 2))
         print(f"  batch {batch:5}: {batch * 10 / seconds:10.0f} sample-steps/s")
 
 
