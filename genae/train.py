@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -92,7 +92,8 @@ def encoding_std(model: nn.Module, dataset: Dataset, device: torch.device, n: in
 def fit(model: nn.Module, dataset: Dataset, epochs: int = 20, batch_size: int = 64, lr: float = 2e-4,
         betas: tuple[float, float] = (0.5, 0.999), device: str | torch.device | None = None, seed: int = 0,
         checkpoint_dir: str | os.PathLike | None = None, progress: bool = True, resume: bool = False,
-        checkpoint_every: int | None = None, num_workers: int = 0) -> History:
+        checkpoint_every: int | None = None, num_workers: int = 0,
+        on_epoch: Callable[[History], None] | None = None) -> History:
     """Train ``model`` on ``dataset`` and return its history: one dict per epoch.
 
     Each history entry holds the epoch's mean of every loss term the model reports
@@ -112,6 +113,7 @@ def fit(model: nn.Module, dataset: Dataset, epochs: int = 20, batch_size: int = 
         progress: show a tqdm progress bar with the running loss terms.
         resume: continue from ``checkpoint_dir/last.pt`` when it exists.
         num_workers: DataLoader workers for data sets read from disk.
+        on_epoch: called with the history so far after each epoch's checkpoint (the CLI logs with it).
     """
     for name, value in (("epochs", epochs), ("batch_size", batch_size)):
         if isinstance(value, bool) or not isinstance(value, int) or value < (0 if name == "epochs" else 1):
@@ -168,6 +170,8 @@ def fit(model: nn.Module, dataset: Dataset, epochs: int = 20, batch_size: int = 
             history.append(record)
             sums = {}
             save(epoch + 1, 0)
+            if on_epoch is not None:
+                on_epoch(history)
     except KeyboardInterrupt:
         where = f"; resume from {state_path} with fit(..., resume=True)" if state_path else ""
         print(f"training interrupted at epoch {epoch + 1}{where}")
