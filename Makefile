@@ -31,6 +31,8 @@ book: $(VENV)/.installed-book
 test: $(VENV)/.installed-test book
 	$(PY) -m ruff check genae tests benchmarks
 	$(PY) -m pytest tests
+	@# nbval re-runs every notebook and compares the cells marked NBVAL_CHECK_OUTPUT; exit code 5 means no notebooks yet.
+	$(PY) -m pytest --nbval-lax notebooks/ || [ $$? -eq 5 ]
 
 lint: $(VENV)/.installed-test
 	$(PY) -m ruff check genae tests benchmarks
