@@ -18,6 +18,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from genae.metrics import frechet_from_stats
+
 
 @dataclass(frozen=True, eq=False)
 class Gaussian:
@@ -107,14 +109,13 @@ def kl(p: Gaussian, q: Gaussian) -> float:
 def w2(p: Gaussian, q: Gaussian) -> float:
     """The 2-Wasserstein distance between two Gaussians, in closed form (Dowson and Landau, 1982).
 
-    W2^2 = |m_p - m_q|^2 + tr(C_p + C_q - 2 (C_q^(1/2) C_p C_q^(1/2))^(1/2)); singular covariances are fine.
+    W2^2 = |m_p - m_q|^2 + tr(C_p + C_q - 2 (C_q^(1/2) C_p C_q^(1/2))^(1/2)), the Fréchet
+    distance behind FID, so it is computed by :func:`genae.metrics.frechet_from_stats`
+    (symmetric eigendecompositions, so singular covariances and point masses are fine).
     """
     _same_dim(p, q)
-    root_q = psd_sqrt(q.cov)
-    cross = root_q @ p.cov @ root_q
-    cross_trace = np.sqrt(np.clip(np.linalg.eigvalsh((cross + cross.T) / 2), 0, None)).sum()
-    squared = np.sum((p.mean - q.mean) ** 2) + np.trace(p.cov) + np.trace(q.cov) - 2 * cross_trace
-    return float(math.sqrt(max(squared, 0.0)))  # rounding can make an exact zero slightly negative
+    squared = frechet_from_stats(*(torch.from_numpy(a) for a in (p.mean, p.cov, q.mean, q.cov)))
+    return math.sqrt(squared)
 
 
 def moment_z_scores(samples: np.ndarray | Tensor, expected: Gaussian) -> tuple[np.ndarray, np.ndarray]:

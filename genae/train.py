@@ -93,7 +93,7 @@ def fit(model: nn.Module, dataset: Dataset, epochs: int = 20, batch_size: int = 
         betas: tuple[float, float] = (0.5, 0.999), device: str | torch.device | None = None, seed: int = 0,
         checkpoint_dir: str | os.PathLike | None = None, progress: bool = True, resume: bool = False,
         checkpoint_every: int | None = None, num_workers: int = 0,
-        on_epoch: Callable[[History], None] | None = None) -> History:
+        on_epoch: Callable[[History], None] | None = None, compile: bool | str = False) -> History:
     """Train ``model`` on ``dataset`` and return its history: one dict per epoch.
 
     Each history entry holds the epoch's mean of every loss term the model reports
@@ -114,6 +114,8 @@ def fit(model: nn.Module, dataset: Dataset, epochs: int = 20, batch_size: int = 
         resume: continue from ``checkpoint_dir/last.pt`` when it exists.
         num_workers: DataLoader workers for data sets read from disk.
         on_epoch: called with the history so far after each epoch's checkpoint (the CLI logs with it).
+        compile: compile the model's loss with ``torch.compile`` (``True``, or a backend name such as
+            ``"aot_eager"``); measure it first (``benchmarks/gpu_check.sh``): compiling takes a while.
     """
     for name, value in (("epochs", epochs), ("batch_size", batch_size)):
         if isinstance(value, bool) or not isinstance(value, int) or value < (0 if name == "epochs" else 1):
@@ -124,11 +126,19 @@ def fit(model: nn.Module, dataset: Dataset, epochs: int = 20, batch_size: int = 
         raise ValueError(f"checkpoint_every must be a positive whole number of steps or None, got {checkpoint_every!r}")
     if resume and checkpoint_dir is None:
         raise ValueError("resume=True needs checkpoint_dir=: the folder of the run to continue")
+    if not isinstance(compile, (bool, str)):
+        raise ValueError(f"compile must be True, False or a torch.compile backend name, got {compile!r}")
     dev = resolve_device(device)
     model.to(dev).train()
+    if dev.type == "cuda":  # NHWC weights and inputs let cuDNN pick its fastest (tensor-core) convolutions
+        model.to(memory_format=torch.channels_last)
+    dataset = _on_device(dataset, dev)
     torch.manual_seed(seed)
     groups = model.param_groups()
-    optimisers = {name: torch.optim.Adam(params, lr=lr, betas=betas) for name, params in groups.items()}
+    optimisers = {name: torch.optim.Adam(params, lr=lr, betas=betas, fused=True if dev.type == "cuda" else None)
+                  for name, params in groups.items()}  # fused: one kernel for the whole update on CUDA
+    loss_fn = None if compile is False else torch.compile(model.loss, **({} if compile is True else
+                                                                         {"backend": compile}))
     amp, scaler = autocast_for(dev)
     hyper = {"batch_size": batch_size, "lr": lr, "betas": list(betas), "seed": seed, "n": len(dataset)}
     state_path = Path(checkpoint_dir) / STATE_FILE if checkpoint_dir is not None else None
@@ -145,12 +155,14 @@ def fit(model: nn.Module, dataset: Dataset, epochs: int = 20, batch_size: int = 
     bar = tqdm(total=epochs * steps_per_epoch, initial=start_epoch * steps_per_epoch + start_step,
                disable=not progress, desc=f"training {getattr(model, 'kind', 'model')}", unit="step")
     epoch = start_epoch
+    benchmark = torch.backends.cudnn.benchmark
+    torch.backends.cudnn.benchmark = benchmark or dev.type == "cuda"  # fixed shapes: time cuDNN's kernels once
     try:
         for epoch in range(start_epoch, epochs):
             batches = epoch_batches(len(dataset), batch_size, seed, epoch)
             skip = start_step if epoch == start_epoch else 0
             for step, x in enumerate(iterate(dataset, batches[skip:], num_workers, dev.type == "cuda"), start=skip):
-                terms = _train_step(model, optimisers, groups, x.to(dev, non_blocking=True), amp, scaler)
+                terms = _train_step(model, optimisers, groups, _to_device(x, dev), amp, scaler, loss_fn)
                 for key, value in terms.items():
                     sums[key] = sums.get(key, 0.0) + value
                     if key == "adversary_accuracy":  # watch for an adversary stuck at 0 or 1
@@ -178,14 +190,30 @@ def fit(model: nn.Module, dataset: Dataset, epochs: int = 20, batch_size: int = 
         raise
     finally:
         bar.close()
+        torch.backends.cudnn.benchmark = benchmark
     model.eval()
     return history
 
 
-def _train_step(model, optimisers, groups, x, amp, scaler) -> dict[str, float]:
+def _on_device(dataset: Dataset, device: torch.device, max_bytes: int = 2 << 30) -> Dataset:
+    """An in-memory data set of up to ``max_bytes`` moved to the GPU once, so no batch is copied per step."""
+    if device.type != "cuda" or not isinstance(dataset, TensorDataset):
+        return dataset
+    if sum(t.numel() * t.element_size() for t in dataset.tensors) > max_bytes:
+        return dataset
+    return TensorDataset(*(t.to(device) for t in dataset.tensors))
+
+
+def _to_device(x: Tensor, device: torch.device) -> Tensor:
+    """A batch on ``device``: an asynchronous copy (the loader pins memory on CUDA), NHWC on CUDA."""
+    x = x.to(device, non_blocking=True)
+    return x.contiguous(memory_format=torch.channels_last) if device.type == "cuda" else x
+
+
+def _train_step(model, optimisers, groups, x, amp, scaler, loss_fn=None) -> dict[str, float]:
     """One forward pass, one backward pass per objective, then every optimiser steps."""
     with amp:
-        terms = model.loss(x)
+        terms = (loss_fn or model.loss)(x)
     names = list(optimisers)
     for i, name in enumerate(names):
         optimisers[name].zero_grad(set_to_none=True)
