@@ -1,0 +1,64 @@
+"""A pytest plugin that records every call of an exercise check and how it ended.
+
+tests/test_exercises.py runs the chapters' check tests (tests/test_checks_chNN.py)
+under this plugin, then reads the record to see that each check was shown to pass
+on an answer, to fail on a stub and to fail on a wrong answer. Before collection,
+every public ``check_*`` function of every ``genae.checks.chNN`` module is
+replaced by a wrapper that calls it and notes the outcome; test files that import
+a check get the wrapper. The record is written as JSON to ``$GENAE_CHECK_RECORD``.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import json
+import os
+import pkgutil
+from collections.abc import Callable
+
+import genae.checks
+from genae.checks import ExerciseError
+
+RECORD: list[dict] = []
+
+
+def check_functions() -> dict[str, Callable]:
+    """Every public ``check_*`` function defined in a ``genae.checks`` submodule, by dotted name."""
+    found = {}
+    for info in pkgutil.iter_modules(genae.checks.__path__):
+        module = importlib.import_module(f"genae.checks.{info.name}")
+        for name, fn in vars(module).items():
+            if name.startswith("check_") and callable(fn) and getattr(fn, "__module__", None) == module.__name__:
+                found[f"{module.__name__}.{name}"] = fn
+    return found
+
+
+def _recorded(qualname: str, fn: Callable) -> Callable:
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            result = fn(*args, **kwargs)
+        except ExerciseError as err:
+            RECORD.append({"check": qualname, "outcome": "fail", "message": str(err)})
+            raise
+        except BaseException as err:
+            RECORD.append({"check": qualname, "outcome": "error", "message": f"{type(err).__name__}: {err}"})
+            raise
+        RECORD.append({"check": qualname, "outcome": "pass", "message": ""})
+        return result
+
+    return wrapper
+
+
+def pytest_configure(config):
+    for qualname, fn in check_functions().items():
+        module_name, name = qualname.rsplit(".", 1)
+        setattr(importlib.import_module(module_name), name, _recorded(qualname, fn))
+
+
+def pytest_unconfigure(config):
+    path = os.environ.get("GENAE_CHECK_RECORD")
+    if path:
+        with open(path, "w") as f:
+            json.dump(RECORD, f)
