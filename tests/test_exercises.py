@@ -19,93 +19,20 @@ import ast
 import importlib
 import json
 import os
-import re
 import subprocess
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 import pytest
 
+sys.path.insert(0, str(Path(__file__).parent))
+from check_recorder import check_functions  # noqa: E402
+from notebook_exercises import check_calls, check_imports, defined_functions, nbgrader, parse_exercises  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
-EXERCISE = re.compile(r"```\{exercise(?:-start)?\}[^\n]*\n(?::[^\n]*\n)*?:label:\s*(\S+)")
-SOLUTION_START = re.compile(r"```\{solution-start\}\s*(\S+)")
-SOLUTION_END = "```{solution-end}"
-# The cells classroom/nbgrader_config.py drops from student copies: one fence, alone.
-FENCE_ALONE = re.compile(r"\s*```\{solution-(start|end)\}[^`]*```\s*\Z")
 STUB_MESSAGE = "not written yet"  # genae.checks.attempt's words for a NotImplementedError
-
-
-@dataclass
-class Exercise:
-    label: str
-    start: int  # the cell that opens the exercise
-    solution: list[int] = field(default_factory=list)  # cells inside the solution fences
-    end: int | None = None  # the solution-end cell
-    problems: list[str] = field(default_factory=list)
-
-
-def nbgrader(cell) -> dict:
-    return cell.metadata.get("nbgrader", {})
-
-
-def parse_exercises(nb: nbformat.NotebookNode) -> list[Exercise]:
-    """The notebook's exercises in order, with the cells of their gated solutions."""
-    exercises: list[Exercise] = []
-    by_label: dict[str, Exercise] = {}
-    current: Exercise | None = None  # the exercise whose solution block is open
-    for i, cell in enumerate(nb.cells):
-        if cell.cell_type != "markdown":
-            if current is not None:
-                current.solution.append(i)
-            continue
-        for label in EXERCISE.findall(cell.source):
-            by_label[label] = Exercise(label, i)
-            exercises.append(by_label[label])
-        start = SOLUTION_START.search(cell.source)
-        if start:
-            current = by_label.get(start.group(1))
-            if current is None:
-                raise AssertionError(f"cell {i}: solution for unknown exercise {start.group(1)!r}")
-            if not FENCE_ALONE.match(cell.source):
-                current.problems.append(f"cell {i}: the solution-start fence must be alone in its cell "
-                                        "(make student removes that cell; anything beside the fence would stay)")
-        if SOLUTION_END in cell.source and current is not None:
-            current.end = i
-            if not FENCE_ALONE.match(cell.source):
-                current.problems.append(f"cell {i}: the solution-end fence must be alone in its cell")
-            current = None
-        elif current is not None and not start:
-            current.solution.append(i)
-    return exercises
-
-
-def check_calls(source: str) -> list[ast.Call]:
-    calls = []
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Call):
-            func = node.func
-            name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
-            if name.startswith("check_"):
-                calls.append(node)
-    return calls
-
-
-def check_imports(nb: nbformat.NotebookNode) -> dict[str, tuple[str, str]]:
-    """Names imported from genae.checks modules anywhere in the notebook: name -> (module, name there)."""
-    imported = {}
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            for node in ast.walk(ast.parse(cell.source)):
-                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("genae.checks"):
-                    imported.update({alias.asname or alias.name: (node.module, alias.name) for alias in node.names})
-    return imported
-
-
-def defined_functions(source: str) -> set[str]:
-    return {node.name for node in ast.parse(source).body if isinstance(node, ast.FunctionDef)}
 
 
 def exercise_problems(nb: nbformat.NotebookNode) -> list[str]:
@@ -113,7 +40,6 @@ def exercise_problems(nb: nbformat.NotebookNode) -> list[str]:
     problems = []
     exercises = parse_exercises(nb)
     imported = check_imports(nb)
-    starts = sorted(e.start for e in exercises)
     for ex in exercises:
         where = f"{ex.label}:"
         problems += [f"{where} {p}" for p in ex.problems]
@@ -133,13 +59,11 @@ def exercise_problems(nb: nbformat.NotebookNode) -> list[str]:
         code = [i for i in ex.solution if nb.cells[i].cell_type == "code"]
         if not code:
             continue  # an open question: its markdown answer becomes "YOUR ANSWER HERE"
-        following = [i for i in range(ex.end + 1, min([s for s in starts if s > ex.start] + [len(nb.cells)]))
-                     if nb.cells[i].cell_type == "code"]
-        if not following or not check_calls(nb.cells[following[0]].source):
+        if ex.check is None:
             problems.append(f"{where} a coding exercise must be followed by a code cell that calls its check "
                             "(from genae.checks.chNN import check_...)")
             continue
-        check_cell = nb.cells[following[0]]
+        check_cell = nb.cells[ex.check]
         defined = set().union(*(defined_functions(nb.cells[i].source) for i in code))
         for call in check_calls(check_cell.source):
             name = call.func.id if isinstance(call.func, ast.Name) else call.func.attr
@@ -227,9 +151,6 @@ def test_the_parser_finds_what_is_missing():
 
 
 # --- every check is proven to pass and to fail -------------------------------------------------------------
-
-sys.path.insert(0, str(Path(__file__).parent))
-from check_recorder import check_functions  # noqa: E402
 
 CHECKS = sorted(check_functions())
 
