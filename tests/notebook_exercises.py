@@ -3,9 +3,10 @@ tests/test_student.py.
 
 An exercise opens with a sphinx-exercise ``{exercise-start}`` (or ``{exercise}``)
 directive that has a ``:label:``; its solution is the cells between a
-``{solution-start} <label>`` fence cell and a ``{solution-end}`` fence cell; a
-coding exercise's check is the first code cell after the solution that calls a
-``check_*`` function.
+``{solution-start} <label>`` fence cell and a ``{solution-end}`` fence cell. A
+coding exercise's solution defines a function, and its check is the first code
+cell after the solution that calls a ``check_*`` function; an open question's
+solution is markdown, perhaps with code cells that compute the answer.
 """
 
 from __future__ import annotations
@@ -80,13 +81,18 @@ def parse_exercises(nb: nbformat.NotebookNode) -> list[Exercise]:
             current.solution.append(i)
     starts = sorted(e.start for e in exercises)
     for ex in exercises:
-        if ex.end is None or not any(nb.cells[i].cell_type == "code" for i in ex.solution):
+        if ex.end is None or not is_coding(nb, ex):
             continue
         stop = min([s for s in starts if s > ex.start] + [len(nb.cells)])
         following = [i for i in range(ex.end + 1, stop) if nb.cells[i].cell_type == "code"]
         if following and check_calls(nb.cells[following[0]].source):
             ex.check = following[0]
     return exercises
+
+
+def is_coding(nb: nbformat.NotebookNode, ex: Exercise) -> bool:
+    """A coding exercise asks for a function: its solution defines one (an open question's code only computes)."""
+    return any(defined_functions(nb.cells[i].source) for i in ex.solution if nb.cells[i].cell_type == "code")
 
 
 def check_imports(nb: nbformat.NotebookNode) -> dict[str, tuple[str, str]]:

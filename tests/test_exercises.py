@@ -28,7 +28,14 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from check_recorder import check_functions  # noqa: E402
-from notebook_exercises import check_calls, check_imports, defined_functions, nbgrader, parse_exercises  # noqa: E402
+from notebook_exercises import (  # noqa: E402
+    check_calls,
+    check_imports,
+    defined_functions,
+    is_coding,
+    nbgrader,
+    parse_exercises,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
@@ -56,9 +63,9 @@ def exercise_problems(nb: nbformat.NotebookNode) -> list[str]:
         ids = [nbgrader(c).get("grade_id", "") for c in cells if nbgrader(c)]
         if any(not grade_id.startswith(ex.label) for grade_id in ids):
             problems.append(f"{where} grade_ids {ids} must start with the exercise's label")
+        if not is_coding(nb, ex):
+            continue  # an open question: its answer becomes "YOUR ANSWER HERE" (and its code cells stubs)
         code = [i for i in ex.solution if nb.cells[i].cell_type == "code"]
-        if not code:
-            continue  # an open question: its markdown answer becomes "YOUR ANSWER HERE"
         if ex.check is None:
             problems.append(f"{where} a coding exercise must be followed by a code cell that calls its check "
                             "(from genae.checks.chNN import check_...)")
@@ -100,7 +107,7 @@ def test_nbgrader_accepts_the_metadata(path):
     try:
         MetadataValidator().validate_nb(nb)
     except ValidationError as err:
-        pytest.fail(f"{path.name}: nbgrader rejects the notebook's metadata: {err}. "
+        pytest.fail(f"{path.name}: nbgrader rejects the notebook's metadata: {str(err)[:300]}. "
                     "A markdown (open question) solution cell needs \"grade\": true and \"points\".")
     ids = [nbgrader(c)["grade_id"] for c in nb.cells if nbgrader(c).get("grade_id")]
     assert len(ids) == len(set(ids)), f"{path.name}: grade_ids repeat: {sorted(ids)}"
@@ -112,7 +119,7 @@ def test_exercise_labels_are_unique_across_the_book():
 
 
 def test_the_parser_finds_what_is_missing():
-    """A known notebook: one good coding exercise, one without a check, one open question, one leaky solution."""
+    """A known notebook: a good coding exercise, one without a check, an open question, a leaky solution."""
     md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
 
     def solution(source, label, kind="code"):
@@ -137,6 +144,7 @@ def test_the_parser_finds_what_is_missing():
         md("```{exercise}\n:label: ex-c\nWhy?\n```"),
         md("```{solution-start} ex-c\n:class: dropdown\n```"),
         solution("Because.", "ex-c", kind="markdown"),
+        solution("print(2 + 2)  # an open question's answer may compute", "ex-c-code"),
         md("```{solution-end}\n```"),
         md("```{exercise}\n:label: ex-d\nHow?\n```"),
         md("```{solution-start} ex-d\n:class: dropdown\n```\nLike this."),
@@ -146,7 +154,7 @@ def test_the_parser_finds_what_is_missing():
     problems = exercise_problems(nb)
     assert len(problems) == 3, problems
     assert problems[0].startswith("ex-b: a coding exercise must be followed by a code cell that calls its check")
-    assert problems[1].startswith("ex-d: cell 16: the solution-start fence must be alone")
+    assert problems[1].startswith("ex-d: cell 17: the solution-start fence must be alone")
     assert problems[2].startswith("ex-d: the solution block is empty")
 
 
