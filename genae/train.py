@@ -52,14 +52,21 @@ def images_of(batch) -> Tensor:
     return batch[0] if isinstance(batch, (list, tuple)) else batch
 
 
-def iterate(dataset: Dataset, batches: list[Tensor], num_workers: int, pin: bool) -> Iterator[Tensor]:
-    """Yield the image batches; in-memory tensor data sets are sliced directly (no loader overhead)."""
+def iterate(dataset: Dataset, batches: list[Tensor], num_workers: int, pin: bool,
+            worker_seed: int = 0) -> Iterator[Tensor]:
+    """Yield the image batches; in-memory tensor data sets are sliced directly (no loader overhead).
+
+    ``worker_seed`` seeds the loader's workers (for data sets with random transforms).
+    """
     if isinstance(dataset, TensorDataset):
         for idx in batches:
             yield dataset.tensors[0][idx]
         return
+    # A generator of its own: otherwise the loader draws its worker seed from the global RNG, and a run
+    # resumed mid-epoch would draw it at a different point in the sequence than an uninterrupted run.
     loader = DataLoader(dataset, batch_sampler=[b.tolist() for b in batches], num_workers=num_workers,
-                        pin_memory=pin, persistent_workers=False)
+                        pin_memory=pin, persistent_workers=False,
+                        generator=torch.Generator().manual_seed(worker_seed))
     for batch in loader:
         yield images_of(batch)
 
@@ -149,6 +156,7 @@ def fit(model: nn.Module, dataset: Dataset, epochs: int = 20, batch_size: int = 
 
     def save(epoch: int, step: int) -> None:
         if state_path is not None:
+            _check_finite_weights(model, epoch, step, state_path)
             _save_state(state_path, model, optimisers, scaler, hyper, epoch, step, sums, history)
 
     steps_per_epoch = len(epoch_batches(len(dataset), batch_size, seed, 0))
@@ -161,8 +169,10 @@ def fit(model: nn.Module, dataset: Dataset, epochs: int = 20, batch_size: int = 
         for epoch in range(start_epoch, epochs):
             batches = epoch_batches(len(dataset), batch_size, seed, epoch)
             skip = start_step if epoch == start_epoch else 0
-            for step, x in enumerate(iterate(dataset, batches[skip:], num_workers, dev.type == "cuda"), start=skip):
+            for step, x in enumerate(iterate(dataset, batches[skip:], num_workers, dev.type == "cuda",
+                                             seed * 1_000_003 + epoch), start=skip):
                 terms = _train_step(model, optimisers, groups, _to_device(x, dev), amp, scaler, loss_fn)
+                _check_finite(terms, epoch, step, state_path)  # before any save: keep the last good state
                 for key, value in terms.items():
                     sums[key] = sums.get(key, 0.0) + value
                     if key == "adversary_accuracy":  # watch for an adversary stuck at 0 or 1
@@ -172,7 +182,6 @@ def fit(model: nn.Module, dataset: Dataset, epochs: int = 20, batch_size: int = 
                 bar.set_postfix({k: f"{v:.3g}" for k, v in terms.items()}, refresh=False)
                 if checkpoint_every and (step + 1) % checkpoint_every == 0 and step + 1 < len(batches):
                     save(epoch, step + 1)
-                _check_finite(terms, epoch, step, state_path)
             record = {"epoch": epoch + 1, **{k: v / len(batches) for k, v in sums.items() if not k.startswith("_")}}
             record["z_std"] = encoding_std(model, dataset, dev)
             if sums.get("_acc_min") == 1.0 or sums.get("_acc_max") == 0.0:
@@ -232,11 +241,28 @@ def _train_step(model, optimisers, groups, x, amp, scaler, loss_fn=None) -> dict
 def _check_finite(terms: dict[str, float], epoch: int, step: int, state_path: Path | None) -> None:
     bad = [k for k, v in terms.items() if not math.isfinite(v)]
     if bad:
-        last = (f"the last good checkpoint is {state_path}" if state_path is not None and state_path.exists()
-                else "no checkpoint was written (pass checkpoint_dir= to keep one)")
         raise FloatingPointError(
             f"loss term {bad[0]!r} became {terms[bad[0]]} at epoch {epoch + 1}, step {step + 1}: training "
-            f"diverged; {last}. Try a smaller learning rate or check the data for NaNs."
+            f"diverged; {_last_good(state_path)}. Try a smaller learning rate or check the data for NaNs."
+        )
+
+
+def _last_good(state_path: Path | None) -> str:
+    if state_path is None:
+        return "no checkpoint was written (pass checkpoint_dir= to keep one)"
+    if not state_path.exists():
+        return f"no checkpoint was written yet to {state_path}"
+    return f"the last good checkpoint is {state_path}"
+
+
+def _check_finite_weights(model: nn.Module, epoch: int, step: int, state_path: Path) -> None:
+    """Never overwrite the last good checkpoint with weights ruined by an overflowing gradient of a finite loss."""
+    bad = [name for name, p in model.named_parameters() if not bool(torch.isfinite(p).all())]
+    if bad:
+        where = f"at epoch {epoch + 1}, step {step}" if step else f"at the end of epoch {epoch}"
+        raise FloatingPointError(
+            f"weight {bad[0]!r} became non-finite {where} although every loss term was finite (the gradients "
+            f"overflowed): training diverged; {_last_good(state_path)}. Try a smaller learning rate."
         )
 
 
