@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from pathlib import Path
 
 import torch
@@ -18,6 +19,7 @@ from torch import nn
 
 from genae import checkpoint
 from genae.data import CHANNELS, load_images
+from genae.devices import resolve_device
 from genae.models import make_model
 from genae.train import History, fit
 
@@ -51,9 +53,13 @@ def trained_model(kind: str, dataset: str = "digits", image_size: int = 32, late
     config = dict(model_args, dataset=dataset, epochs=epochs, batch_size=batch_size, seed=seed,
                   root=str(root) if root else None)
     path = Path(cache_dir or default_cache_dir()) / f"{kind}-{dataset}-{cache_key(config)}.pt"
+    resolve_device(device)  # a bad device fails now, not after training
     if path.is_file():
-        model = checkpoint.load(path, device=device)
-        return model, list(model.checkpoint_extra["history"])
+        try:
+            model = checkpoint.load(path, device=device)
+            return model, list(model.checkpoint_extra["history"])
+        except (checkpoint.CheckpointError, KeyError) as err:  # damaged outside genae: the cache is derived data
+            warnings.warn(f"the cached model {path} could not be read ({err}): training it again", stacklevel=2)
     data = load_images(dataset, "train", image_size=image_size, root=root)
     torch.manual_seed(seed)
     model = make_model(**model_args)
