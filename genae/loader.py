@@ -1,0 +1,110 @@
+"""Section 4.3's data pipeline: the training loop's batches, fast enough not to starve a GPU.
+
+In-memory data sets (the digits, anything in a ``TensorDataset``) are sliced
+directly: no loader, no per-item Python. Data sets read from disk (CelebA's
+JPEG files, an image folder) go through one ``DataLoader`` for the whole run:
+its worker processes decode images in parallel, stay alive from epoch to epoch
+(persistent workers), prefetch batches ahead, and on CUDA put them in pinned
+(page-locked) memory so the copy to the GPU runs asynchronously.
+
+Reproducibility: the loader never draws from the global random number
+generator, and a worker seeds each item's random transforms (if a data set has
+any) from (seed, epoch, index), so an image's transform does not depend on
+which worker read it or on whether the run was resumed mid-epoch.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset, TensorDataset, get_worker_info
+
+
+def images_of(batch) -> Tensor:
+    """The images of a batch that may carry labels as a second item."""
+    return batch[0] if isinstance(batch, (list, tuple)) else batch
+
+
+def default_workers() -> int:
+    """Loader workers per process: one per core this process may use (shared among torchrun's local ranks), at most 8.
+
+    One core gives 0: the main process reads the data itself.
+    """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cores //= max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    return min(8, cores) if cores > 1 else 0
+
+
+class _EpochSampler:
+    """The batch sampler of a loader kept across epochs: :class:`BatchStream` sets the epoch's batches before each."""
+
+    def __init__(self) -> None:
+        self.epoch, self.batches = 0, []
+
+    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
+        return ([(self.epoch, i) for i in idx.tolist()] for idx in self.batches)
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+
+class _SeededItems(Dataset):
+    """Item ``(epoch, i)`` is ``dataset[i]``, read in a worker with every RNG seeded from (seed, epoch, i)."""
+
+    def __init__(self, dataset: Dataset, seed: int) -> None:
+        self.dataset, self.seed = dataset, seed
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, key: tuple[int, int]):
+        epoch, i = key
+        if get_worker_info() is not None:  # in the main process (0 workers) the global RNG is checkpointed anyway
+            s = ((self.seed * 1_000_003 + epoch) * 1_000_003 + i) % 2**63
+            torch.manual_seed(s)
+            random.seed(s)
+            np.random.seed(s % 2**32)
+        return self.dataset[i]
+
+
+class BatchStream:
+    """Yields the image batches of one epoch: ``stream(epoch, batches)``, ``batches`` a list of index tensors.
+
+    Args:
+        dataset: the training images (optionally followed by labels).
+        num_workers: loader processes for data sets not in memory; ``None`` for :func:`default_workers`.
+        pin_memory: pin batches for asynchronous copies to a GPU.
+        seed: seeds the random transforms in the workers.
+    """
+
+    def __init__(self, dataset: Dataset, num_workers: int | None = None, pin_memory: bool = False,
+                 seed: int = 0) -> None:
+        if num_workers is not None and (isinstance(num_workers, bool) or not isinstance(num_workers, int)
+                                        or num_workers < 0):
+            raise ValueError(f"num_workers must be a whole number >= 0 or None (one per core), got {num_workers!r}")
+        self.dataset = dataset
+        self.loader: DataLoader | None = None
+        if not isinstance(dataset, TensorDataset):
+            workers = default_workers() if num_workers is None else num_workers
+            self.sampler = _EpochSampler()
+            # A generator of its own: the loader would otherwise draw its workers' base seed from the global RNG.
+            self.loader = DataLoader(_SeededItems(dataset, seed), batch_sampler=self.sampler, num_workers=workers,
+                                     pin_memory=pin_memory, persistent_workers=workers > 0,
+                                     prefetch_factor=4 if workers > 0 else None,
+                                     generator=torch.Generator().manual_seed(seed))
+
+    def __call__(self, epoch: int, batches: list[Tensor]) -> Iterator[Tensor]:
+        if self.loader is None:
+            images = self.dataset.tensors[0]
+            return (images[idx] for idx in batches)
+        self.sampler.epoch, self.sampler.batches = epoch, batches
+        return (images_of(batch) for batch in self.loader)
+
+    def close(self) -> None:
+        """Let the persistent workers go (they also end when the stream is garbage-collected)."""
+        self.loader = None
