@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 
 from genae import checkpoint
 from genae.devices import resolve_device
+from genae.loader import BatchStream
 
 History = list[dict[str, float]]
 STATE_FILE = "last.pt"
@@ -99,7 +100,7 @@ def encoding_std(model: nn.Module, dataset: Dataset, device: torch.device, n: in
 def fit(model: nn.Module, dataset: Dataset, epochs: int = 20, batch_size: int = 64, lr: float = 2e-4,
         betas: tuple[float, float] = (0.5, 0.999), device: str | torch.device | None = None, seed: int = 0,
         checkpoint_dir: str | os.PathLike | None = None, progress: bool = True, resume: bool = False,
-        checkpoint_every: int | None = None, num_workers: int = 0,
+        checkpoint_every: int | None = None, num_workers: int | None = None,
         on_epoch: Callable[[History], None] | None = None, compile: bool | str = False) -> History:
     """Train ``model`` on ``dataset`` and return its history: one dict per epoch.
 
@@ -119,7 +120,8 @@ def fit(model: nn.Module, dataset: Dataset, epochs: int = 20, batch_size: int = 
             epoch (and every ``checkpoint_every`` steps); ``None`` writes nothing.
         progress: show a tqdm progress bar with the running loss terms.
         resume: continue from ``checkpoint_dir/last.pt`` when it exists.
-        num_workers: DataLoader workers for data sets read from disk.
+        num_workers: DataLoader workers for data sets read from disk (``None``: one per core, at most 8;
+            see :mod:`genae.loader`).
         on_epoch: called with the history so far after each epoch's checkpoint (the CLI logs with it).
         compile: compile the model's loss with ``torch.compile`` (``True``, or a backend name such as
             ``"aot_eager"``); measure it first (``benchmarks/gpu_check.sh``): compiling takes a while.
@@ -162,6 +164,7 @@ def fit(model: nn.Module, dataset: Dataset, epochs: int = 20, batch_size: int = 
     steps_per_epoch = len(epoch_batches(len(dataset), batch_size, seed, 0))
     bar = tqdm(total=epochs * steps_per_epoch, initial=start_epoch * steps_per_epoch + start_step,
                disable=not progress, desc=f"training {getattr(model, 'kind', 'model')}", unit="step")
+    stream = BatchStream(dataset, num_workers, pin_memory=dev.type == "cuda", seed=seed)
     epoch = start_epoch
     benchmark = torch.backends.cudnn.benchmark
     torch.backends.cudnn.benchmark = benchmark or dev.type == "cuda"  # fixed shapes: time cuDNN's kernels once
@@ -169,8 +172,7 @@ def fit(model: nn.Module, dataset: Dataset, epochs: int = 20, batch_size: int = 
         for epoch in range(start_epoch, epochs):
             batches = epoch_batches(len(dataset), batch_size, seed, epoch)
             skip = start_step if epoch == start_epoch else 0
-            for step, x in enumerate(iterate(dataset, batches[skip:], num_workers, dev.type == "cuda",
-                                             seed * 1_000_003 + epoch), start=skip):
+            for step, x in enumerate(stream(epoch, batches[skip:]), start=skip):
                 terms = _train_step(model, optimisers, groups, _to_device(x, dev), amp, scaler, loss_fn)
                 _check_finite(terms, epoch, step, state_path)  # before any save: keep the last good state
                 for key, value in terms.items():
@@ -199,6 +201,7 @@ def fit(model: nn.Module, dataset: Dataset, epochs: int = 20, batch_size: int = 
         raise
     finally:
         bar.close()
+        stream.close()
         torch.backends.cudnn.benchmark = benchmark
     model.eval()
     return history
