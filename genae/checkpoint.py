@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import pickle
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +30,32 @@ class CheckpointError(ValueError):
     """A file that is not a readable genae checkpoint, with the reason."""
 
 
+def check_loadable(value: Any, where: str = "the checkpoint") -> None:
+    """Raise ``TypeError`` unless ``value`` is made only of what ``torch.load(weights_only=True)`` reads back.
+
+    That is tensors, numbers, strings, ``None``, and lists, tuples and dicts of
+    them. Checked before writing, so a file genae wrote can always be loaded.
+    """
+    if isinstance(value, torch.Tensor) or type(value) in (bool, int, float, str, type(None)):
+        return
+    if type(value) in (list, tuple):
+        for i, item in enumerate(value):
+            check_loadable(item, f"{where}[{i}]")
+        return
+    if type(value) in (dict, OrderedDict):
+        for key, item in value.items():
+            check_loadable(key, f"a key of {where}")
+            check_loadable(item, f"{where}[{key!r}]")
+        return
+    raise TypeError(f"{where} is a {type(value).__module__}.{type(value).__qualname__}, which a genae checkpoint "
+                    "cannot hold (they load with weights_only=True): store tensors, numbers, strings, lists and "
+                    "dicts (torch.from_numpy(a) for a NumPy array, float(x) for a NumPy number, str(p) for a path)")
+
+
 def write(payload: dict[str, Any], path: str | os.PathLike) -> Path:
-    """Write any ``torch.save``-able dict atomically, tagged with the checkpoint format and version."""
+    """Write a dict of tensors, numbers, strings, lists and dicts atomically, tagged with the format and version."""
+    for key, value in payload.items():
+        check_loadable(value, str(key))
     with atomic_path(path) as tmp:
         torch.save({"format": FORMAT, "version": VERSION, **payload}, tmp)
     return Path(path)
@@ -83,7 +108,11 @@ def load(path: str | os.PathLike, device: str | torch.device | None = None,
     config = payload["config"]
     if kind is not None and config.get("kind") != kind:
         raise CheckpointError(f"{path} holds a {config.get('kind')!r} model, not the {kind!r} that was asked for")
-    model = make_model(**config)
-    model.load_state_dict(payload["state_dict"])
+    try:
+        model = make_model(**config)
+        model.load_state_dict(payload["state_dict"])
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise CheckpointError(f"{path} describes a model this genae cannot rebuild ({type(err).__name__}: "
+                              f"{str(err)[:200]}): it was written by another version of genae, or edited") from err
     model.checkpoint_extra = payload.get("extra", {})
     return model.to(dev).eval()

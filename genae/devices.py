@@ -31,4 +31,7 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
                 f"device {device!r} was requested but only {torch.cuda.device_count()} "
                 "CUDA device(s) exist"
             )
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device {device!r} was requested but Apple's MPS is not available here: "
+                         "pass device='cpu' or device=None")
     return dev

@@ -16,10 +16,17 @@ from genae.validate import check_steps
 
 
 def _check_pair(z_a: Tensor, z_b: Tensor, steps: int) -> None:
+    for name, z in (("z_a", z_a), ("z_b", z_b)):
+        if not isinstance(z, Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(z).__name__}: convert it with torch.as_tensor")
     if z_a.shape != z_b.shape:
         raise ValueError(f"z_a and z_b must have the same shape, got {tuple(z_a.shape)} and {tuple(z_b.shape)}")
     if z_a.dim() < 1 or not z_a.is_floating_point():
-        raise ValueError("z_a and z_b must be float tensors of shape (..., latent_dim)")
+        raise ValueError(f"z_a and z_b must be float tensors of shape (..., latent_dim), got {z_a.dtype} "
+                         f"of shape {tuple(z_a.shape)}")
+    if z_a.dtype != z_b.dtype or z_a.device != z_b.device:
+        raise ValueError(f"z_a and z_b must have the same dtype and device, got {z_a.dtype} on {z_a.device} "
+                         f"and {z_b.dtype} on {z_b.device}")
     check_steps(steps)
     if steps < 2:
         raise ValueError(f"steps must be at least 2 to include both ends, got {steps}")

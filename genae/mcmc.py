@@ -49,6 +49,10 @@ def run_chain(model: nn.Module, z0: Tensor, steps: int, sample: bool = True,
     Returns:
         Tensor of shape (steps + 1, N, latent_dim); entry 0 is ``z0``.
     """
+    missing = [name for name in ("encode", "decode", "corrupt", "latent_dim") if not hasattr(model, name)]
+    if missing:
+        raise TypeError(f"run_chain needs a model with encode, decode, corrupt and latent_dim; "
+                        f"{type(model).__name__} has no {', '.join(missing)}: use a model from genae.models.make_model")
     check_latents(z0, model.latent_dim)
     check_steps(steps)
     device = next(model.parameters(), torch.empty(0, device=z0.device)).device
@@ -70,4 +74,7 @@ def run_chain(model: nn.Module, z0: Tensor, steps: int, sample: bool = True,
 def sample_prior(n: int, latent_dim: int, generator: torch.Generator | None = None,
                  device: str | torch.device | None = None) -> Tensor:
     """n draws from the prior P(Z) = N(0, I), shape (n, latent_dim)."""
+    check_steps(n, "n")
+    if isinstance(latent_dim, bool) or not isinstance(latent_dim, int) or latent_dim < 1:
+        raise ValueError(f"latent_dim must be a whole number >= 1, got {latent_dim!r}")
     return torch.randn(n, latent_dim, generator=generator, device=device)

@@ -215,7 +215,8 @@ def make_model(kind: str, image_size: int = 64, channels: int = 3, latent_dim: i
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
     if denoise_std is None:
         denoise_std = PAPER_DENOISE_STD if kind.startswith("d") else 0.0
-    if not (isinstance(denoise_std, (int, float)) and math.isfinite(denoise_std) and denoise_std >= 0):
+    if isinstance(denoise_std, bool) or not (isinstance(denoise_std, (int, float)) and math.isfinite(denoise_std)
+                                             and denoise_std >= 0):
         raise ValueError(f"denoise_std must be a finite number >= 0, got {denoise_std!r}")
     cls = VAE if kind.endswith("vae") else AAE
     return cls(kind, image_size, channels, latent_dim, width, float(denoise_std))

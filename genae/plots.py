@@ -7,6 +7,7 @@ returns it, so notebooks can compose figures and add captions.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from numbers import Integral
 
 import matplotlib.pyplot as plt
 import torch
@@ -16,9 +17,18 @@ from torchvision.utils import make_grid
 
 def show_images(images: Tensor, nrow: int = 8, title: str | None = None, ax: plt.Axes | None = None,
                 padding: int = 2) -> plt.Axes:
-    """Show a batch of images (N, C, H, W) in [0, 1] as one grid."""
-    if images.dim() != 4:
-        raise ValueError(f"show_images needs a batch (N, C, H, W), got shape {tuple(images.shape)}")
+    """Show a batch of images (N, C, H, W) in [0, 1] as one grid (values outside [0, 1] are clipped)."""
+    if not isinstance(images, Tensor):
+        raise TypeError(f"show_images needs a torch.Tensor of images, got {type(images).__name__}: "
+                        "convert it with torch.as_tensor")
+    if images.dim() != 4 or len(images) == 0 or images.shape[1] not in (1, 3):
+        raise ValueError(f"show_images needs a batch (N, C, H, W) with N >= 1 and C = 1 or 3, "
+                         f"got shape {tuple(images.shape)}")
+    if not images.is_floating_point():
+        raise ValueError(f"show_images needs float images in [0, 1], got dtype {images.dtype}: "
+                         "divide integer pixels by 255 (x.float() / 255)")
+    if isinstance(nrow, bool) or not isinstance(nrow, Integral) or nrow < 1:
+        raise ValueError(f"nrow must be a whole number >= 1, got {nrow!r}")
     grid = make_grid(images.detach().float().cpu().clamp(0, 1), nrow=nrow, padding=padding, pad_value=1.0)
     if ax is None:
         _, ax = plt.subplots(figsize=(nrow * 0.6 + 1, (len(images) // nrow + 1) * 0.6 + 0.5))
@@ -34,8 +44,16 @@ def show_images(images: Tensor, nrow: int = 8, title: str | None = None, ax: plt
 @torch.no_grad()
 def decode_steps(model: nn.Module, trajectory: Tensor, steps: Sequence[int]) -> list[Tensor]:
     """Decode the trajectory of :func:`genae.mcmc.run_chain` at the chosen steps, on the CPU."""
-    if max(steps) >= len(trajectory):
-        raise ValueError(f"the trajectory has steps 0..{len(trajectory) - 1}, but step {max(steps)} was asked for")
+    if not isinstance(trajectory, Tensor) or trajectory.dim() != 3:
+        got = f"shape {tuple(trajectory.shape)}" if isinstance(trajectory, Tensor) else type(trajectory).__name__
+        raise ValueError(f"a trajectory has shape (steps + 1, N, latent_dim), as genae.mcmc.run_chain returns; "
+                         f"got {got}")
+    steps = list(steps)
+    if not steps:
+        raise ValueError("no steps were asked for: choose which steps to show, for example (0, 1, 5, 10)")
+    bad = [s for s in steps if isinstance(s, bool) or not isinstance(s, Integral) or not 0 <= s < len(trajectory)]
+    if bad:
+        raise ValueError(f"the trajectory has steps 0..{len(trajectory) - 1}, but step {bad[0]!r} was asked for")
     was_training = model.training
     model.eval()
     device = next(model.parameters(), torch.empty(0)).device
@@ -59,6 +77,13 @@ def show_chain(model: nn.Module, trajectory: Tensor, steps: Sequence[int] = (0, 
 def show_paths(model: nn.Module, paths: Sequence[Tensor], row_labels: Sequence[str],
                ax: plt.Axes | None = None) -> plt.Axes:
     """One row per latent path (e.g. an interpolation after 0, 1, 5, 10 chain steps), as in figures 3, 6 and 8."""
+    paths = list(paths)
+    if not paths or len(paths) != len(row_labels):
+        raise ValueError(f"show_paths needs one row label per path, got {len(paths)} path(s) and "
+                         f"{len(row_labels)} label(s)")
+    shapes = sorted({tuple(p.shape) for p in paths})
+    if len(shapes) > 1:
+        raise ValueError(f"every path must have the same shape (points, latent_dim), got {shapes}")
     rows = decode_steps(model, torch.stack(list(paths)), range(len(paths)))
     ncol = len(rows[0])
     ax = show_images(torch.cat(rows), nrow=ncol, ax=ax)
@@ -73,6 +98,13 @@ def plot_history(history: Sequence[dict], terms: Sequence[str] | None = None,
     """Loss terms per epoch from :func:`genae.train.fit`'s history."""
     if not history:
         raise ValueError("the history is empty: train for at least one epoch")
+    if any("epoch" not in h for h in history):
+        raise ValueError("every history entry needs an 'epoch', as genae.train.fit's history has; got keys "
+                         f"{sorted(next(h for h in history if 'epoch' not in h))}")
+    known = {k for h in history for k in h} - {"epoch"}
+    unknown = [t for t in terms or () if t not in known]
+    if unknown:
+        raise ValueError(f"the history has no term {unknown[0]!r}: choose from {', '.join(sorted(known))}")
     terms = terms or [k for k in history[0] if k not in ("epoch", "adversary_accuracy", "adversary_collapsed")]
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 3))

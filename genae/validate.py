@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from torch import Tensor
 
@@ -24,7 +26,10 @@ def check_images(x: Tensor, channels: int, image_size: int, check_range: bool = 
             f"load the data with image_size={image_size} and {channels} channel(s), "
             "or make the model to match the data"
         )
-    if check_range and x.numel() and (bool(torch.isnan(x).any()) or x.min() < 0 or x.max() > 1):
+    if check_range and x.numel() and bool(torch.isnan(x).any()):
+        raise ValueError(f"images contain NaN ({int(torch.isnan(x).sum())} of {x.numel()} values): "
+                         "find where the data set produces them (a failed read, a division by zero) and fix it there")
+    if check_range and x.numel() and (x.min() < 0 or x.max() > 1):
         raise ValueError(f"images must lie in [0, 1], got values in [{x.min().item():.3g}, {x.max().item():.3g}]: "
                          "rescale them (for example x / 255) before training")
 
@@ -59,8 +64,14 @@ def check_notebook_parameters(dataset: str = "digits", image_size: int = 32, lat
 
     if dataset not in CHANNELS:
         raise ValueError(f"parameter dataset={dataset!r} is not a known data set: choose one of {', '.join(CHANNELS)}")
-    if image_size not in IMAGE_SIZES:
+    if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size not in IMAGE_SIZES:
         raise ValueError(f"parameter image_size={image_size!r} is not supported: choose one of {IMAGE_SIZES}")
+    root = extra.get("root")
+    if dataset == "folder" and (root is None or not Path(root).is_dir()):
+        raise ValueError(f"parameter root={root!r} must be an existing folder of images for dataset='folder' "
+                         "(papermill -p root DIR)")
+    if root is not None and Path(root).is_file():
+        raise ValueError(f"parameter root={root!r} is a file: give the folder that holds the data set")
     for name, value, low in (("latent_dim", latent_dim, 1), ("epochs", epochs, 0), ("width", width, 1),
                              ("seed", seed, 0)):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
