@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -66,13 +67,19 @@ def read(path: str | os.PathLike, device: str | torch.device | None = "cpu") -> 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}: check the path, or train a model and save it there")
+    device = resolve_device(device)
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if head != b"PK\x03\x04" and head[:1] != b"\x80":  # torch.save's zip format, or its older raw pickle
+        raise CheckpointError(f"{path} is not a readable checkpoint (not a PyTorch file: it starts with {head!r})")
     try:
-        payload = torch.load(path, map_location=resolve_device(device), weights_only=True)
+        payload = torch.load(path, map_location=device, weights_only=True)
     except Exception as err:  # torch raises many types for bad files; sort them into two messages
-        if isinstance(err, pickle.UnpicklingError) and "Weights only load failed" in str(err):
+        code = re.search(r"Unsupported (?:global|class):? (?:GLOBAL )?([\w.]+)", str(err))
+        if isinstance(err, pickle.UnpicklingError) and code:
             raise CheckpointError(
-                f"{path} holds objects that would need arbitrary code to load, so it was refused "
-                "(genae loads with weights_only=True). Only load it if you trust its source: "
+                f"{path} holds objects ({code.group(1)}) that would need arbitrary code to load, so it was "
+                "refused (genae loads with weights_only=True). Only load it if you trust its source: "
                 "rebuild the model and load its state_dict yourself."
             ) from err
         raise CheckpointError(f"{path} is not a readable checkpoint (truncated or not a PyTorch file): "
