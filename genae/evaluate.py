@@ -1,0 +1,235 @@
+"""Section 4.4-4.5 in numbers: how samples and interpolations change over the steps of the chain.
+
+The paper draws z0 ~ P(Z), runs the chain of Eq. 1 (Eq. 2 for denoising
+models), and shows the decoded images after 1, 5 and 10 steps (figures 4, 5
+and 7), and the same for spherical interpolations (figures 3, 6 and 8).
+:func:`evaluate_chain` measures those images and latents at chosen steps
+against held-out real data; :func:`real_baseline` measures real data against
+itself, so a reader knows what "good" looks like for each metric.
+
+Every row holds the same columns, :data:`METRICS`:
+
+- ``fid``: Fréchet distance of the decoded images to the real ones, in the domain features;
+- ``precision``, ``recall``: improved precision and recall (k-NN manifolds) in those features;
+- ``mmd_q``: unbiased squared MMD of the latents to Q(Z), the encodings of the real images;
+- ``mmd_p``: the same to fresh draws from the prior P(Z) = N(0, I);
+- ``latent_norm``: mean |z| (close to sqrt(latent_dim) under P(Z));
+- ``confidence``: the domain classifier's mean top-class probability on the images
+  (left out for feature networks without one).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+
+import pandas as pd
+import torch
+from torch import Tensor, nn
+
+from genae.interpolate import slerp
+from genae.mcmc import run_chain, sample_prior
+from genae.metrics import frechet_distance, median_bandwidth, mmd, precision_recall
+from genae.validate import check_images, check_steps
+
+DEFAULT_STEPS = (0, 1, 2, 5, 10, 20, 50)
+INTERPOLATION_STEPS = (0, 1, 5, 10)
+METRICS = ("fid", "precision", "recall", "mmd_q", "mmd_p", "latent_norm", "confidence")
+LOWER_IS_BETTER = {"fid": True, "precision": False, "recall": False, "mmd_q": True, "mmd_p": True,
+                   "confidence": False}  # latent_norm has no better direction of its own
+
+
+def split_halves(images: Tensor, seed: int = 0) -> tuple[Tensor, Tensor]:
+    """Two disjoint random halves of ``images`` (the first gets the odd one out)."""
+    if not isinstance(images, Tensor) or len(images) < 4:
+        raise ValueError("split_halves needs a tensor of at least 4 images")
+    order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))
+    half = (len(images) + 1) // 2
+    return images[order[:half]], images[order[half:]]
+
+
+@contextlib.contextmanager
+def _eval_mode(model: nn.Module | None) -> Iterator[None]:
+    """Evaluate with batch norm's running statistics (a model in training mode would use, and update,
+    each batch's own), then restore the model's mode."""
+    was_training = model is not None and model.training
+    if model is not None:
+        model.eval()
+    try:
+        yield
+    finally:
+        if model is not None:
+            model.train(was_training)
+
+
+def _device(model: nn.Module) -> torch.device:
+    return next(model.parameters(), torch.empty(0)).device
+
+
+@torch.no_grad()
+def _encode(model: nn.Module, images: Tensor, sample: bool, generator: torch.Generator,
+            batch_size: int = 500) -> Tensor:
+    dev = _device(model)
+    return torch.cat([model.encode(images[i:i + batch_size].to(dev), sample=sample, generator=generator).cpu()
+                      for i in range(0, len(images), batch_size)])
+
+
+@torch.no_grad()
+def _decode(model: nn.Module, z: Tensor, batch_size: int = 500) -> Tensor:
+    dev = _device(model)
+    return torch.cat([model.decode(z[i:i + batch_size].to(dev)).cpu() for i in range(0, len(z), batch_size)])
+
+
+class _Reference:
+    """What every measurement compares with: real images, their features and encodings, and prior draws."""
+
+    def __init__(self, model: nn.Module | None, extractor, real: Tensor, seed: int, k: int) -> None:
+        if not isinstance(real, Tensor) or real.dim() != 4:
+            raise ValueError(f"real must be a batch of images (N, C, H, W), got "
+                             f"{tuple(real.shape) if isinstance(real, Tensor) else type(real).__name__}")
+        if len(real) <= k:
+            raise ValueError(f"real has {len(real)} images; precision and recall with k={k} need more than {k}")
+        self.extractor, self.k = extractor, k
+        self.features = extractor.features(real)
+        self.model = model
+        if model is not None:
+            check_images(real, model.channels, model.image_size)
+            g = torch.Generator(device=_device(model)).manual_seed(seed)
+            self.generator = g
+            self.q = _encode(model, real, sample=True, generator=g)  # Q(Z): sampled encodings of real images
+            self.p = sample_prior(len(real), model.latent_dim, generator=g, device=_device(model)).cpu()
+            # one kernel width for every step, so MMDs along a chain are on one scale
+            self.bandwidth = median_bandwidth(self.q, self.p)
+
+    def image_metrics(self, images: Tensor) -> dict[str, float]:
+        feats = self.extractor.features(images)
+        precision, recall = precision_recall(self.features, feats, k=self.k)
+        row = {"fid": frechet_distance(feats, self.features), "precision": precision, "recall": recall}
+        confidence = self.extractor.confidence(images)
+        if confidence is not None:
+            row["confidence"] = float(confidence.mean())
+        return row
+
+    def latent_metrics(self, z: Tensor) -> dict[str, float]:
+        z = z.cpu()
+        return {"mmd_q": mmd(z, self.q, self.bandwidth), "mmd_p": mmd(z, self.p, self.bandwidth),
+                "latent_norm": float(z.double().norm(dim=1).mean())}
+
+
+def _check_step_list(steps: Sequence[int], name: str) -> list[int]:
+    if isinstance(steps, (str, bytes)) or not isinstance(steps, Sequence) or len(steps) == 0:
+        raise ValueError(f"{name} must be a non-empty list of whole numbers >= 0, got {steps!r}")
+    for s in steps:
+        check_steps(s, name=f"every entry of {name}")
+    return sorted(set(steps))
+
+
+def _check_count(n: int, name: str, low: int) -> None:
+    if isinstance(n, bool) or not isinstance(n, int) or n < low:
+        raise ValueError(f"{name} must be a whole number >= {low}, got {n!r}")
+
+
+def evaluate_chain(model: nn.Module, extractor, real: Tensor, n_samples: int | None = None,
+                   steps: Sequence[int] = DEFAULT_STEPS, sample: bool = True,
+                   interpolation_steps: Sequence[int] | None = INTERPOLATION_STEPS, n_pairs: int | None = None,
+                   k: int = 3, seed: int = 0) -> pd.DataFrame:
+    """Measure samples and slerp midpoints at chosen steps of the chain, against held-out real images.
+
+    Args:
+        model: a trained model (``encode``, ``decode``, ``corrupt``, ``latent_dim``, ``channels``, ``image_size``).
+        extractor: the feature network (:func:`genae.features.feature_extractor`): ``features(images)``
+            and ``confidence(images)`` (which may return ``None``).
+        real: held-out real images (N, C, H, W) in [0, 1]: the reference; their encodings stand for Q(Z).
+        n_samples: chains started from z0 ~ P(Z); ``None`` takes ``len(real)`` (FID is biased by sample
+            size, so compare rows with equal counts).
+        steps: the steps at which to measure (0 is z0 itself).
+        sample: the stochastic chain (Eq. 1 and 2) or, with ``False``, the deterministic one (encoder
+            means, no corruption).
+        interpolation_steps: steps at which to measure slerp midpoints of pairs of held-out images;
+            ``None`` or ``()`` skips them.
+        n_pairs: how many pairs; ``None`` takes ``n_samples``.
+        k: the neighbour count of precision and recall.
+        seed: seeds z0, the pairs, the prior draws and the chain's noise.
+
+    Returns:
+        A DataFrame with one row per (path, step): ``path`` (``"prior sample"`` or ``"slerp midpoint"``),
+        ``step``, ``sample``, ``n``, then the :data:`METRICS` columns.
+    """
+    steps = _check_step_list(steps, "steps")
+    interpolation_steps = _check_step_list(interpolation_steps, "interpolation_steps") if interpolation_steps else []
+    _check_count(k, "k", 1)
+    n_samples = len(real) if n_samples is None and isinstance(real, Tensor) else n_samples
+    _check_count(n_samples, "n_samples", k + 1)
+    n_pairs = n_samples if n_pairs is None else n_pairs
+    if interpolation_steps:
+        _check_count(n_pairs, "n_pairs", k + 1)
+    with _eval_mode(model):
+        return _evaluate(model, extractor, real, n_samples, steps, sample, interpolation_steps, n_pairs, k, seed)
+
+
+def _evaluate(model, extractor, real, n_samples, steps, sample, interpolation_steps, n_pairs, k, seed):
+    ref = _Reference(model, extractor, real, seed, k)
+    rows = []
+
+    def measure(path: str, trajectory: Tensor, at: list[int]) -> None:
+        for s in at:
+            rows.append({"path": path, "step": s, "sample": sample, "n": trajectory.shape[1],
+                         **ref.image_metrics(_decode(model, trajectory[s])), **ref.latent_metrics(trajectory[s])})
+
+    dev, g = _device(model), ref.generator
+    z0 = sample_prior(n_samples, model.latent_dim, generator=g, device=dev)
+    measure("prior sample", run_chain(model, z0, max(steps), sample=sample, generator=g), steps)
+    if interpolation_steps:
+        # pairs of distinct held-out images, encoded with the encoder's means, met halfway along the great circle
+        first = torch.randint(len(real), (n_pairs,), generator=torch.Generator().manual_seed(seed))
+        second = (first + torch.randint(1, len(real), (n_pairs,), generator=torch.Generator().manual_seed(seed + 1))
+                  ) % len(real)
+        z_a, z_b = _encode(model, real[first], False, g), _encode(model, real[second], False, g)
+        midpoints = slerp(z_a, z_b, 3)[1].to(dev)
+        measure("slerp midpoint", run_chain(model, midpoints, max(interpolation_steps), sample=sample, generator=g),
+                interpolation_steps)
+    return _columns(pd.DataFrame(rows))
+
+
+def real_baseline(model: nn.Module | None, extractor, real_a: Tensor, real_b: Tensor, k: int = 3,
+                  seed: int = 0) -> pd.DataFrame:
+    """Every metric for real images ``real_a`` in place of samples, against ``real_b``.
+
+    Measures exactly what :func:`evaluate_chain` measures against ``real=real_b``
+    (same reference, features, bandwidth and prior draws for the same ``seed``),
+    with the held-out images ``real_a`` and their encodings in place of the
+    chain's images and latents: the value a perfect sampler would score. Use two
+    disjoint halves of the held-out data (:func:`split_halves`), and
+    ``n_samples=len(real_a)`` in :func:`evaluate_chain` so the counts match.
+    With ``model=None`` only the image metrics are returned.
+    """
+    _check_count(k, "k", 1)
+    if not isinstance(real_a, Tensor) or len(real_a) <= k:
+        raise ValueError(f"real_a must hold more than k={k} images")
+    with _eval_mode(model):
+        ref = _Reference(model, extractor, real_b, seed, k)
+        row = {"path": "real vs real", "step": 0, "sample": None, "n": len(real_a), **ref.image_metrics(real_a)}
+        if model is not None:  # sampled encodings of real_a, drawn like those that stand for Q(Z)
+            row.update(ref.latent_metrics(_encode(model, real_a, sample=True, generator=ref.generator)))
+    return _columns(pd.DataFrame([row]))
+
+
+def _columns(df: pd.DataFrame) -> pd.DataFrame:
+    """Identifying columns first, then the metrics in the order of :data:`METRICS`."""
+    return df[[c for c in ("path", "step", "sample", "n") if c in df] + [m for m in METRICS if m in df]]
+
+
+def summarise(table: pd.DataFrame, by: Sequence[str], metrics: Sequence[str] = METRICS,
+              digits: int = 3) -> pd.DataFrame:
+    """Mean ± standard deviation of each metric over the rows (seeds) sharing ``by``, as strings for display."""
+    missing = [c for c in by if c not in table]
+    if missing:
+        raise ValueError(f"cannot group by {missing}: the table has columns {list(table.columns)}")
+    metrics = [m for m in metrics if m in table]
+    grouped = table.groupby(list(by), sort=False)[metrics]
+    mean, sd = grouped.mean(), grouped.std(ddof=1)
+
+    def cell(m: float, s: float) -> str:
+        return f"{m:.{digits}g} ± {s:.{max(digits - 1, 1)}g}" if pd.notna(s) else f"{m:.{digits}g}"
+
+    return pd.DataFrame({c: [cell(m, s) for m, s in zip(mean[c], sd[c])] for c in metrics}, index=mean.index)

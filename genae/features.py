@@ -1,0 +1,245 @@
+"""Features in which to compare samples with real images (for the measurements of section 4.5).
+
+FID-style metrics compare images in the feature space of a trained network.
+For the small grey data sets (digits, MNIST, Fashion-MNIST) the book trains its
+own: a small CNN classifier, trained on the data set's training split and
+cached like the models (:func:`domain_classifier`). Its penultimate layer gives
+the features, its held-out accuracy says how far to trust them, and its mean
+confidence on samples is a further, weak, signal of how recognisable they are.
+
+For CelebA, SVHN and image folders the usual choice is the Inception network of
+FID (Heusel et al., 2017) through ``torchmetrics`` and ``torch-fidelity``
+(:class:`InceptionFeatures`). Its weights are downloaded once; where that is
+impossible (offline), it raises :class:`FeaturesUnavailableError` saying what
+is missing and how to get it, rather than silently measuring something else.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.utils.data import DataLoader, Dataset
+
+from genae import checkpoint
+from genae.cache import cache_key, default_cache_dir
+from genae.data import CHANNELS, load_images
+from genae.devices import resolve_device
+
+CLASSIFIER_SETS = ("digits", "mnist", "fashion-mnist")  # labelled, small, grey: the book trains a classifier
+N_CLASSES = 10
+INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"
+INCEPTION_URL = f"https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/{INCEPTION_FILE}"
+
+
+class FeaturesUnavailableError(RuntimeError):
+    """The feature network cannot be built here; the message says what is missing and how to get it."""
+
+
+class DomainClassifier(nn.Module):
+    """A small CNN classifier: two conv blocks, a ``feature_dim`` penultimate layer, then the class logits."""
+
+    def __init__(self, image_size: int = 32, channels: int = 1, width: int = 16, feature_dim: int = 32,
+                 n_classes: int = N_CLASSES) -> None:
+        super().__init__()
+        self.config = dict(image_size=image_size, channels=channels, width=width, feature_dim=feature_dim,
+                           n_classes=n_classes)
+        self.body = nn.Sequential(
+            nn.Conv2d(channels, width, 3, padding=1), nn.ReLU(True), nn.MaxPool2d(2),
+            nn.Conv2d(width, 2 * width, 3, padding=1), nn.ReLU(True), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Dropout(0.25),
+            nn.Linear(2 * width * (image_size // 4) ** 2, feature_dim), nn.ReLU(True),
+        )
+        self.head = nn.Linear(feature_dim, n_classes)
+        self.test_accuracy: float = float("nan")
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Class logits for images ``x`` (N, C, H, W)."""
+        return self.head(self.body(x))
+
+    def _batched(self, images: Tensor, fn, batch_size: int = 512) -> Tensor:
+        size, ch = self.config["image_size"], self.config["channels"]
+        if not isinstance(images, Tensor) or images.dim() != 4 or tuple(images.shape[1:]) != (ch, size, size):
+            got = tuple(images.shape) if isinstance(images, Tensor) else type(images).__name__
+            raise ValueError(f"the classifier takes images (N, {ch}, {size}, {size}), got {got}: "
+                             f"decode or load images with image_size={size}")
+        device = next(self.parameters()).device
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                return torch.cat([fn(images[i:i + batch_size].to(device).float()).cpu()
+                                  for i in range(0, len(images), batch_size)])
+        finally:
+            self.train(was_training)
+
+    def features(self, images: Tensor) -> Tensor:
+        """Penultimate-layer features, shape (N, feature_dim)."""
+        return self._batched(images, self.body)
+
+    def probabilities(self, images: Tensor) -> Tensor:
+        """Class probabilities, shape (N, n_classes)."""
+        return self._batched(images, lambda x: self(x).softmax(-1))
+
+    def confidence(self, images: Tensor) -> Tensor:
+        """The largest class probability of each image, shape (N,): how sure the classifier is."""
+        return self.probabilities(images).max(-1).values
+
+
+def _tensors(dataset: Dataset) -> tuple[Tensor, Tensor]:
+    """All images and labels of a labelled data set, as two tensors."""
+    if hasattr(dataset, "tensors") and len(dataset.tensors) == 2:
+        return dataset.tensors[0], dataset.tensors[1]
+    xs, ys = zip(*DataLoader(dataset, batch_size=512))
+    return torch.cat(xs), torch.cat(ys).long()
+
+
+def accuracy(model: DomainClassifier, images: Tensor, labels: Tensor) -> float:
+    """The share of ``images`` that ``model`` labels correctly."""
+    return float((model.probabilities(images).argmax(-1) == labels.cpu()).double().mean())
+
+
+def train_classifier(train: Dataset, image_size: int, channels: int, epochs: int = 10, batch_size: int = 64,
+                     lr: float = 1e-3, width: int = 16, feature_dim: int = 32, seed: int = 0,
+                     device: str | torch.device | None = None) -> DomainClassifier:
+    """Train a :class:`DomainClassifier` on a labelled data set (cross-entropy, Adam)."""
+    images, labels = _tensors(train)
+    if labels.dim() != 1:
+        raise ValueError("the classifier needs a data set with one class label per image")
+    dev = resolve_device(device)
+    torch.manual_seed(seed)
+    model = DomainClassifier(image_size, channels, width, feature_dim).to(dev).train()
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    g = torch.Generator().manual_seed(seed)
+    for _ in range(epochs):
+        for idx in torch.randperm(len(images), generator=g).split(batch_size):
+            x = images[idx].to(dev)
+            # one-pixel random shifts: a cheap augmentation that keeps a small classifier from memorising
+            shift = tuple(torch.randint(-1, 2, (2,), generator=g).tolist())
+            loss = F.cross_entropy(model(torch.roll(x, shift, dims=(2, 3))), labels[idx].to(dev))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+    return model.eval()
+
+
+def domain_classifier(dataset: str = "digits", image_size: int = 32, root: str | os.PathLike | None = None,
+                      epochs: int = 10, width: int = 16, feature_dim: int = 32, seed: int = 0,
+                      cache_dir: str | os.PathLike | None = None,
+                      device: str | torch.device | None = None) -> DomainClassifier:
+    """The feature classifier for ``dataset``, trained on its training split once and then loaded from the cache.
+
+    It sits in the same cache folder as the models (:func:`genae.cache.default_cache_dir`),
+    keyed on every setting here; ``.test_accuracy`` holds its accuracy on the held-out split.
+    """
+    if dataset not in CLASSIFIER_SETS:
+        raise ValueError(f"a domain classifier needs a labelled data set of digits or clothes "
+                         f"({', '.join(CLASSIFIER_SETS)}), got {dataset!r}: for svhn, celeba or folder use "
+                         "InceptionFeatures (feature_extractor picks it)")
+    for name, value, low in (("epochs", epochs, 1), ("width", width, 1), ("feature_dim", feature_dim, 1)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}")
+    if image_size % 4:
+        raise ValueError(f"image_size must be a multiple of 4 for the classifier, got {image_size!r}")
+    channels = CHANNELS[dataset]
+    config = dict(net="domain-classifier-v1", dataset=dataset, image_size=image_size, width=width,
+                  feature_dim=feature_dim, epochs=epochs, seed=seed, root=str(root) if root else None)
+    path = Path(cache_dir or default_cache_dir()) / f"classifier-{dataset}-{cache_key(config)}.pt"
+    dev = resolve_device(device)
+    if path.is_file():
+        payload = checkpoint.read(path)
+        model = DomainClassifier(**payload["net_config"])
+        model.load_state_dict(payload["state_dict"])
+        model.test_accuracy = float(payload["test_accuracy"])
+        return model.to(dev).eval()
+    model = train_classifier(load_images(dataset, "train", image_size=image_size, root=root), image_size,
+                             channels, epochs=epochs, width=width, feature_dim=feature_dim, seed=seed, device=dev)
+    model.test_accuracy = accuracy(model, *_tensors(load_images(dataset, "test", image_size=image_size, root=root)))
+    checkpoint.write({"net_config": model.config, "training": config, "test_accuracy": model.test_accuracy,
+                      "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}}, path)
+    return model
+
+
+class InceptionFeatures:
+    """FID's Inception-v3 pool features (2,048-D) through torchmetrics and torch-fidelity.
+
+    Args:
+        weights_path: a local copy of ``INCEPTION_FILE``; ``None`` looks in torch's hub
+            cache and downloads it there when missing.
+        device: where the network runs (CUDA when present for ``None``).
+
+    Raises:
+        FeaturesUnavailableError: torch-fidelity is not installed, or the weights are
+            neither on disk nor downloadable; the message says how to get them.
+    """
+
+    def __init__(self, weights_path: str | os.PathLike | None = None,
+                 device: str | torch.device | None = None) -> None:
+        try:
+            from torchmetrics.image.fid import NoTrainInceptionV3
+            from torchmetrics.utilities.imports import _TORCH_FIDELITY_AVAILABLE
+        except ImportError as err:
+            raise FeaturesUnavailableError(
+                "Inception features need torchmetrics and torch-fidelity: pip install 'genae[paper]' "
+                "(or pip install torchmetrics torch-fidelity)") from err
+        if not _TORCH_FIDELITY_AVAILABLE:
+            raise FeaturesUnavailableError("Inception features need torch-fidelity: pip install torch-fidelity "
+                                           "(or pip install 'genae[paper]')")
+        path = Path(weights_path) if weights_path is not None else self.fetch_weights()
+        try:  # refuse anything but plain tensors before torch-fidelity loads the file with weights_only=False
+            torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as err:
+            raise FeaturesUnavailableError(f"{path} is not a readable Inception weights file "
+                                           f"({type(err).__name__}: {str(err)[:200]}): download {INCEPTION_URL} "
+                                           "again") from err
+        self.device = resolve_device(device)
+        self.net = NoTrainInceptionV3(name="inception-v3-compat", features_list=["2048"],
+                                      feature_extractor_weights_path=str(path)).to(self.device)
+        self.test_accuracy = float("nan")
+
+    @staticmethod
+    def fetch_weights() -> Path:
+        """The path of the Inception weights in torch's hub cache, downloading them when missing."""
+        path = Path(torch.hub.get_dir()) / "checkpoints" / INCEPTION_FILE
+        if path.is_file():
+            return path
+        try:
+            torch.hub.load_state_dict_from_url(INCEPTION_URL, map_location="cpu", progress=False, weights_only=True)
+        except Exception as err:  # offline, proxy, or a truncated download: say what to fetch and where to put it
+            raise FeaturesUnavailableError(
+                f"the Inception weights that FID needs are not on this machine and could not be downloaded "
+                f"({type(err).__name__}: {str(err)[:200]}). On a machine with internet, download {INCEPTION_URL} "
+                f"and put it at {path}, or pass weights_path= to its location. genae does not fall back on "
+                "other features: the numbers would not be FID.") from err
+        return path
+
+    def features(self, images: Tensor, batch_size: int = 64) -> Tensor:
+        """2,048-D pool features of images (N, C, H, W) in [0, 1]; grey images are repeated to 3 channels."""
+        if not isinstance(images, Tensor) or images.dim() != 4 or images.shape[1] not in (1, 3):
+            raise ValueError("Inception features take a batch of grey or colour images (N, 1 or 3, H, W) in [0, 1]")
+        out = []
+        with torch.no_grad():
+            for i in range(0, len(images), batch_size):
+                x = images[i:i + batch_size].to(self.device).clamp(0, 1)
+                x = x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x
+                out.append(self.net((x * 255).round().to(torch.uint8)).double().cpu())
+        return torch.cat(out)
+
+    def confidence(self, images: Tensor) -> None:
+        """Inception's ImageNet classes say nothing about faces or house numbers: no confidence signal."""
+        return None
+
+
+def feature_extractor(dataset: str = "digits", image_size: int = 32, root: str | os.PathLike | None = None,
+                      device: str | torch.device | None = None,
+                      inception_weights: str | os.PathLike | None = None) -> DomainClassifier | InceptionFeatures:
+    """The features the book measures ``dataset`` in: its own classifier for digits, MNIST and
+    Fashion-MNIST; FID's Inception network for SVHN, CelebA and folders."""
+    if dataset not in CHANNELS:
+        raise ValueError(f"unknown data set {dataset!r}: choose one of {', '.join(CHANNELS)}")
+    if dataset in CLASSIFIER_SETS:
+        return domain_classifier(dataset, image_size=image_size, root=root, device=device)
+    return InceptionFeatures(weights_path=inception_weights, device=device)
