@@ -11,7 +11,8 @@ Every row holds the same columns, :data:`METRICS`:
 
 - ``fid``: Fréchet distance of the decoded images to the real ones, in the domain features;
 - ``precision``, ``recall``: improved precision and recall (k-NN manifolds) in those features;
-- ``mmd_q``: unbiased squared MMD of the latents to Q(Z), the encodings of the real images;
+- ``mmd_q``: unbiased squared MMD of the latents to Q(Z), sampled encodings of the real images
+  (corrupted first for a denoising model, as in training: Q(Z) of Eq. 2);
 - ``mmd_p``: the same to fresh draws from the prior P(Z) = N(0, I);
 - ``latent_norm``: mean |z| (close to sqrt(latent_dim) under P(Z));
 - ``confidence``: the domain classifier's mean top-class probability on the images
@@ -35,8 +36,8 @@ from genae.validate import check_images, check_steps
 DEFAULT_STEPS = (0, 1, 2, 5, 10, 20, 50)
 INTERPOLATION_STEPS = (0, 1, 5, 10)
 METRICS = ("fid", "precision", "recall", "mmd_q", "mmd_p", "latent_norm", "confidence")
-LOWER_IS_BETTER = {"fid": True, "precision": False, "recall": False, "mmd_q": True, "mmd_p": True,
-                   "confidence": False}  # latent_norm has no better direction of its own
+#: +1 where higher is better, -1 where lower is; mmd_p and latent_norm only describe where the chain goes
+BETTER = {"fid": -1, "precision": 1, "recall": 1, "mmd_q": -1, "confidence": 1}
 
 
 def split_halves(images: Tensor, seed: int = 0) -> tuple[Tensor, Tensor]:
@@ -75,6 +76,15 @@ def _encode(model: nn.Module, images: Tensor, sample: bool, generator: torch.Gen
 
 
 @torch.no_grad()
+def draw_q(model: nn.Module, images: Tensor, generator: torch.Generator, batch_size: int = 500) -> Tensor:
+    """Draws from Q(Z): sampled encodings of ``images``, corrupted first for a denoising model as in training."""
+    dev = _device(model)
+    return torch.cat([model.encode(model.corrupt(images[i:i + batch_size].to(dev), generator=generator),
+                                   sample=True, generator=generator).cpu()
+                      for i in range(0, len(images), batch_size)])
+
+
+@torch.no_grad()
 def _decode(model: nn.Module, z: Tensor, batch_size: int = 500) -> Tensor:
     dev = _device(model)
     return torch.cat([model.decode(z[i:i + batch_size].to(dev)).cpu() for i in range(0, len(z), batch_size)])
@@ -96,7 +106,7 @@ class _Reference:
             check_images(real, model.channels, model.image_size)
             g = torch.Generator(device=_device(model)).manual_seed(seed)
             self.generator = g
-            self.q = _encode(model, real, sample=True, generator=g)  # Q(Z): sampled encodings of real images
+            self.q = draw_q(model, real, g)
             self.p = sample_prior(len(real), model.latent_dim, generator=g, device=_device(model)).cpu()
             # one kernel width for every step, so MMDs along a chain are on one scale
             self.bandwidth = median_bandwidth(self.q, self.p)
@@ -209,8 +219,8 @@ def real_baseline(model: nn.Module | None, extractor, real_a: Tensor, real_b: Te
     with _eval_mode(model):
         ref = _Reference(model, extractor, real_b, seed, k)
         row = {"path": "real vs real", "step": 0, "sample": None, "n": len(real_a), **ref.image_metrics(real_a)}
-        if model is not None:  # sampled encodings of real_a, drawn like those that stand for Q(Z)
-            row.update(ref.latent_metrics(_encode(model, real_a, sample=True, generator=ref.generator)))
+        if model is not None:  # real_a's own draws from Q(Z), in place of the chain's latents
+            row.update(ref.latent_metrics(draw_q(model, real_a, ref.generator)))
     return _columns(pd.DataFrame([row]))
 
 
@@ -218,18 +228,3 @@ def _columns(df: pd.DataFrame) -> pd.DataFrame:
     """Identifying columns first, then the metrics in the order of :data:`METRICS`."""
     return df[[c for c in ("path", "step", "sample", "n") if c in df] + [m for m in METRICS if m in df]]
 
-
-def summarise(table: pd.DataFrame, by: Sequence[str], metrics: Sequence[str] = METRICS,
-              digits: int = 3) -> pd.DataFrame:
-    """Mean ± standard deviation of each metric over the rows (seeds) sharing ``by``, as strings for display."""
-    missing = [c for c in by if c not in table]
-    if missing:
-        raise ValueError(f"cannot group by {missing}: the table has columns {list(table.columns)}")
-    metrics = [m for m in metrics if m in table]
-    grouped = table.groupby(list(by), sort=False)[metrics]
-    mean, sd = grouped.mean(), grouped.std(ddof=1)
-
-    def cell(m: float, s: float) -> str:
-        return f"{m:.{digits}g} ± {s:.{max(digits - 1, 1)}g}" if pd.notna(s) else f"{m:.{digits}g}"
-
-    return pd.DataFrame({c: [cell(m, s) for m, s in zip(mean[c], sd[c])] for c in metrics}, index=mean.index)

@@ -10,7 +10,6 @@ from genae.evaluate import (
     evaluate_chain,
     real_baseline,
     split_halves,
-    summarise,
 )
 from genae.features import train_classifier
 
@@ -114,16 +113,6 @@ def test_bad_inputs(setup):
         evaluate_chain(tiny("vae", image_size=32), clf, real, n_samples=10)
     with pytest.raises(ValueError, match="real must be a batch of images"):
         evaluate_chain(model, clf, real[0], n_samples=10)
-
-
-def test_summarise_mean_and_sd_over_seeds():
-    table = pd.DataFrame({"model": ["vae"] * 3 + ["aae"] * 3, "step": [0] * 6,
-                          "fid": [1.0, 2.0, 3.0, 10.0, 10.0, 10.0], "precision": [0.5] * 6})
-    out = summarise(table, by=["model", "step"], metrics=["fid", "precision"])
-    assert out.loc[("vae", 0), "fid"] == "2 ± 1" and out.loc[("aae", 0), "fid"] == "10 ± 0"
-    assert list(out.index.get_level_values(0)) == ["vae", "aae"]  # the table's order, not sorted
-    with pytest.raises(ValueError, match="cannot group by \\['seed'\\]"):
-        summarise(table, by=["seed"])
 
 
 def test_batch_norm_statistics_are_used_not_changed(setup):
