@@ -39,10 +39,17 @@ def nbgrader(cell) -> dict:
     return cell.metadata.get("nbgrader", {})
 
 
+def parse(source: str) -> ast.Module:
+    """A code cell's syntax tree, with IPython's magics (``%matplotlib inline``) turned into Python first."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    return ast.parse(TransformerManager().transform_cell(source))
+
+
 def check_calls(source: str) -> list[ast.Call]:
     """Calls of a function whose name starts with ``check_``."""
     calls = []
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(parse(source)):
         if isinstance(node, ast.Call):
             func = node.func
             name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
@@ -100,14 +107,14 @@ def check_imports(nb: nbformat.NotebookNode) -> dict[str, tuple[str, str]]:
     imported = {}
     for cell in nb.cells:
         if cell.cell_type == "code":
-            for node in ast.walk(ast.parse(cell.source)):
+            for node in ast.walk(parse(cell.source)):
                 if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("genae.checks"):
                     imported.update({alias.asname or alias.name: (node.module, alias.name) for alias in node.names})
     return imported
 
 
 def defined_functions(source: str) -> set[str]:
-    return {node.name for node in ast.parse(source).body if isinstance(node, ast.FunctionDef)}
+    return {node.name for node in parse(source).body if isinstance(node, ast.FunctionDef)}
 
 
 def solution_text(cell) -> str:
