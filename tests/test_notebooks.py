@@ -108,6 +108,22 @@ def test_ends_with_exercises_that_have_folded_solutions(path):
     assert not unsolved, f"exercises without a dropdown solution (solution-start + ':class: dropdown'): {unsolved}"
 
 
+PLOTS = re.compile(r"\bmatplotlib\b|\bgenae\.plots\b|from genae import[^\n]*\bplots\b")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_figures_are_drawn_inline_even_under_agg(path):
+    # `make book`, nbval and the team's nbconvert runs set MPLBACKEND=Agg; a kernel started with it
+    # draws nothing on plt.show(), so the book would have no figures. `%matplotlib inline` overrides it.
+    code_cells = [c.source for c in read(path).cells if c.cell_type == "code"]
+    first_plot = next((i for i, s in enumerate(code_cells) if PLOTS.search(s)), None)
+    if first_plot is None:
+        return
+    inline = next((i for i, s in enumerate(code_cells) if re.search(r"^%matplotlib inline\b", s, re.M)), None)
+    assert inline is not None and inline <= first_plot, \
+        "put `%matplotlib inline` at the top of the first cell that imports matplotlib or genae.plots"
+
+
 def test_exercise_parser_on_a_known_notebook():
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell("## Exercises"),
