@@ -51,25 +51,32 @@ def slerp(z_a: Tensor, z_b: Tensor, steps: int, eps: float = 1e-6) -> Tensor:
 
     Uses White's formula sin((1-t)w)/sin(w) z_a + sin(t w)/sin(w) z_b, where w is
     the angle between z_a and z_b, so unit vectors stay on the unit sphere. Where
-    the formula breaks down it stays defined: for (nearly) parallel pairs it is
-    the straight line, and for opposite pairs the path turns through a fixed
-    direction perpendicular to z_a, with the norm moving linearly.
+    the formula breaks down (sin w below ``eps``, or the square root of the
+    dtype's machine epsilon if larger) it stays defined: for (nearly) parallel
+    pairs it is the straight line, and for (nearly) opposite pairs the path turns
+    through a fixed direction perpendicular to them, with the norm moving
+    linearly. Swapping the ends reverses the path, in every case.
     """
     _check_pair(z_a, z_b, steps)
     t = _fractions(steps, z_a)
     norm_a, norm_b = z_a.norm(dim=-1, keepdim=True), z_b.norm(dim=-1, keepdim=True)
-    u = z_a / norm_a.clamp_min(eps)
-    cos = (u * z_b / norm_b.clamp_min(eps)).sum(-1, keepdim=True).clamp(-1, 1)
-    omega = torch.arccos(cos)
+    u, w = z_a / norm_a.clamp_min(eps), z_b / norm_b.clamp_min(eps)
+    # The angle from atan2 of the chord lengths, not arccos of the dot product: arccos loses half the
+    # digits near 0 and pi, and dividing by sin(omega) there magnified the error (found by hypothesis).
+    omega = 2 * torch.atan2((u - w).norm(dim=-1, keepdim=True), (u + w).norm(dim=-1, keepdim=True))
     sin = torch.sin(omega)
-    regular = sin > eps
+    regular = sin > max(eps, torch.finfo(z_a.dtype).eps ** 0.5)  # below: 1/sin(omega) magnifies rounding
     safe_sin = torch.where(regular, sin, torch.ones_like(sin))
     white = (torch.sin((1 - t) * omega) * z_a + torch.sin(t * omega) * z_b) / safe_sin
     straight = (1 - t) * z_a + t * z_b
-    # Opposite directions: rotate u towards a perpendicular direction v by t*pi.
-    v = _perpendicular(u)
+    # Opposite directions: rotate u by t*pi towards v, perpendicular to the axis u - w (which swapping
+    # the ends only flips, so the path reverses exactly), then made exactly perpendicular to u.
+    axis = u - w
+    v = _perpendicular(axis / axis.norm(dim=-1, keepdim=True).clamp_min(eps))
+    v = v - (v * u).sum(-1, keepdim=True) * u
+    v = v / v.norm(dim=-1, keepdim=True).clamp_min(1e-12)
     turned = ((1 - t) * norm_a + t * norm_b) * (torch.cos(t * math.pi) * u + torch.sin(t * math.pi) * v)
-    path = torch.where(regular, white, torch.where(cos > 0, straight, turned))
+    path = torch.where(regular, white, torch.where(omega < math.pi / 2, straight, turned))
     path[0], path[-1] = z_a, z_b
     return path
 
