@@ -25,11 +25,12 @@ from torch.utils.data import TensorDataset
 sys.path.insert(0, str(Path(__file__).parent))
 from conftest import tiny  # noqa: E402
 
-from genae import checkpoint, plots  # noqa: E402
+from genae import checkpoint, linear, metrics, plots  # noqa: E402
 from genae.cache import trained_model  # noqa: E402
 from genae.checkpoint import CheckpointError  # noqa: E402
 from genae.data import DataNotFoundError, load_images  # noqa: E402
 from genae.devices import resolve_device  # noqa: E402
+from genae.gaussians import Gaussian  # noqa: E402
 from genae.interpolate import lerp, slerp  # noqa: E402
 from genae.mcmc import chain_step, run_chain, sample_prior  # noqa: E402
 from genae.models import make_model  # noqa: E402
@@ -56,6 +57,8 @@ def make_env(folder: Path) -> SimpleNamespace:
     env = SimpleNamespace(dir=folder, model=tiny("vae"), model3=tiny("vae", channels=3))
     env.digits = load_images("digits", "train", image_size=16)
     env.small = TensorDataset(env.digits.tensors[0][:64])
+    env.exact = linear.LinearGaussianAE.from_decoder(np.ones((3, 2)), np.zeros(3), 0.5)
+    env.feats = np.random.default_rng(0).normal(size=(6, 4))
     env.vae_file = checkpoint.save(tiny("vae"), folder / "vae.pt")
     data = env.vae_file.read_bytes()
     (folder / "truncated.pt").write_bytes(data[: len(data) // 2])
@@ -284,6 +287,52 @@ ROWS = [
         needs_no_cuda=True),
     Row("resolve_device", "'mps' without Apple MPS", lambda e: resolve_device("mps"), ValueError, ("'mps'", "MPS"),
         needs_no_cuda=not torch.backends.mps.is_available()),
+    # --- genae.linear (the exact linear-Gaussian chain) -----------------------------------------------------
+    Row("linear.LinearGaussianAE", "W a vector, not a matrix",
+        lambda e: linear.LinearGaussianAE(np.ones(3), np.zeros(3), np.ones((2, 3)), np.zeros(2), np.eye(2)),
+        ValueError, ("W must be", "(3,)")),
+    Row("linear.LinearGaussianAE", "A of the wrong shape",
+        lambda e: linear.LinearGaussianAE(np.ones((3, 2)), np.zeros(3), np.ones((3, 3)), np.zeros(2), np.eye(2)),
+        ValueError, ("A must have shape (2, 3)", "(3, 3)")),
+    Row("linear.LinearGaussianAE", "an encoder covariance S that is not positive semi-definite",
+        lambda e: linear.LinearGaussianAE(np.ones((3, 2)), np.zeros(3), np.ones((2, 3)), np.zeros(2), -np.eye(2)),
+        ValueError, ("positive semi-definite", "-1")),
+    Row("linear.LinearGaussianAE", "NaN in W",
+        lambda e: linear.LinearGaussianAE(np.full((3, 2), np.nan), np.zeros(3), np.ones((2, 3)), np.zeros(2),
+                                          np.eye(2)), ValueError, ("W must be finite",)),
+    Row("linear.LinearGaussianAE.from_decoder", "decoder noise s=0",
+        lambda e: linear.LinearGaussianAE.from_decoder(np.ones((3, 2)), np.zeros(3), 0.0), ValueError,
+        ("s must be", "got 0.0")),
+    Row("linear.run_chain", "float32 latents for the float64 exact model",
+        lambda e: run_chain(e.exact, torch.zeros(2, 2), 3), ValueError, ("torch.float32", "x.double()")),
+    Row("linear.stationary", "a chain with spectral radius >= 1",
+        lambda e: linear.stationary(e.exact.replace(A=np.ones((2, 3)), S=np.eye(2))), ValueError,
+        ("spectral radius", "6 >= 1")),
+    Row("linear.chain_marginals", "steps=-1",
+        lambda e: linear.chain_marginals(e.exact, Gaussian.standard(2), -1), ValueError, ("steps", "-1")),
+    Row("linear.chain_marginals", "a start of the wrong dimension",
+        lambda e: linear.chain_marginals(e.exact, Gaussian.standard(3), 2), ValueError, ("2-D latent", "dimension 3")),
+    Row("linear.fit_ppca", "latent_dim as large as the data's dimension",
+        lambda e: linear.fit_ppca(np.random.default_rng(0).normal(size=(10, 3)), 3), ValueError,
+        ("latent_dim", "got 3", "from 1 to 2")),
+    # --- genae.metrics --------------------------------------------------------------------------------------------
+    Row("metrics.frechet_distance", "3-D features", lambda e: metrics.frechet_distance(np.zeros((2, 3, 4)), e.feats),
+        ValueError, ("(2, 3, 4)", "flatten")),
+    Row("metrics.frechet_distance", "feature sets of different widths",
+        lambda e: metrics.frechet_distance(e.feats, e.feats[:, :3]), ValueError, ("4 features", "has 3")),
+    Row("metrics.frechet_distance", "one sample", lambda e: metrics.frechet_distance(e.feats[:1], e.feats),
+        ValueError, ("1 samples", "at least 2")),
+    Row("metrics.frechet_distance", "NaN features", lambda e: metrics.frechet_distance(e.feats * np.nan, e.feats),
+        ValueError, ("NaN",)),
+    Row("metrics.frechet_distance", "a Python list", lambda e: metrics.frechet_distance([[1.0, 2.0]], e.feats),
+        TypeError, ("list",)),
+    Row("metrics.mmd", "bandwidth=0", lambda e: metrics.mmd(e.feats, e.feats, bandwidth=0), ValueError,
+        ("bandwidth", "got 0")),
+    Row("metrics.mmd", "boolean features", lambda e: metrics.mmd(e.feats > 0, e.feats), ValueError, ("torch.bool",)),
+    Row("metrics.precision_recall", "k=0", lambda e: metrics.precision_recall(e.feats, e.feats, k=0), ValueError,
+        ("k must", "got 0")),
+    Row("metrics.precision_recall", "no more samples than k",
+        lambda e: metrics.precision_recall(e.feats[:3], e.feats, k=3), ValueError, ("3 samples", "at least 4")),
     # --- genae.validate.check_notebook_parameters -------------------------------------------------------------
     Row("check_notebook_parameters", "dataset='cifar'", lambda e: check_notebook_parameters(dataset="cifar"),
         ValueError, ("dataset='cifar'", "digits")),
@@ -336,7 +385,9 @@ def test_every_public_function_has_a_row():
     covered = {row.function.split(" ")[0].split(".")[-1] for row in ROWS}
     public = {"load_images", "make_model", "loss", "encode", "decode", "fit", "run_chain", "chain_step",
               "sample_prior", "slerp", "lerp", "save", "load", "trained_model", "show_images", "show_chain",
-              "decode_steps", "show_paths", "plot_history", "resolve_device", "check_notebook_parameters"}
+              "decode_steps", "show_paths", "plot_history", "resolve_device", "check_notebook_parameters",
+              "LinearGaussianAE", "stationary", "chain_marginals", "fit_ppca", "frechet_distance", "mmd",
+              "precision_recall"}
     assert public <= covered, f"no row for {sorted(public - covered)}"
 
 
