@@ -28,7 +28,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 from tqdm.auto import tqdm
 
-from genae import checkpoint
+from genae import checkpoint, distributed
 from genae.devices import resolve_device
 from genae.loader import BatchStream
 
@@ -123,6 +123,8 @@ def fit(model: nn.Module, dataset: Dataset, epochs: int = 20, batch_size: int = 
         num_workers: DataLoader workers for data sets read from disk (``None``: one per core, at most 8;
             see :mod:`genae.loader`).
         on_epoch: called with the history so far after each epoch's checkpoint (the CLI logs with it).
+        Under torchrun (a process group of several ranks), every rank trains on an equal share of each global
+        batch of ``batch_size`` and rank 0 writes the checkpoints: see :mod:`genae.distributed`.
         compile: compile the model's loss with ``torch.compile`` (``True``, or a backend name such as
             ``"aot_eager"``); measure it first (``benchmarks/gpu_check.sh``): compiling takes a while.
     """
@@ -142,12 +144,17 @@ def fit(model: nn.Module, dataset: Dataset, epochs: int = 20, batch_size: int = 
     if dev.type == "cuda":  # NHWC weights and inputs let cuDNN pick its fastest (tensor-core) convolutions
         model.to(memory_format=torch.channels_last)
     dataset = _on_device(dataset, dev)
+    distributed.check_batch_size(batch_size)
+    synced_bn = distributed.convert_batchnorm(model) if distributed.active() else []
+    distributed.broadcast_state(model)
     torch.manual_seed(seed)
+    distributed.seed_rank(seed)
     groups = model.param_groups()
     optimisers = {name: torch.optim.Adam(params, lr=lr, betas=betas, fused=True if dev.type == "cuda" else None)
                   for name, params in groups.items()}  # fused: one kernel for the whole update on CUDA
     loss_fn = None if compile is False else torch.compile(model.loss, **({} if compile is True else
                                                                          {"backend": compile}))
+    sync = distributed.all_reduce_gradients if distributed.active() else None
     amp, scaler = autocast_for(dev)
     hyper = {"batch_size": batch_size, "lr": lr, "betas": list(betas), "seed": seed, "n": len(dataset)}
     state_path = Path(checkpoint_dir) / STATE_FILE if checkpoint_dir is not None else None
@@ -159,11 +166,14 @@ def fit(model: nn.Module, dataset: Dataset, epochs: int = 20, batch_size: int = 
     def save(epoch: int, step: int) -> None:
         if state_path is not None:
             _check_finite_weights(model, epoch, step, state_path)
-            _save_state(state_path, model, optimisers, scaler, hyper, epoch, step, sums, history)
+            rng_ranks = distributed.gather_rng()  # a collective: every rank takes part, rank 0 writes
+            if distributed.is_main():
+                _save_state(state_path, model, optimisers, scaler, hyper, epoch, step, sums, history, rng_ranks)
 
     steps_per_epoch = len(epoch_batches(len(dataset), batch_size, seed, 0))
     bar = tqdm(total=epochs * steps_per_epoch, initial=start_epoch * steps_per_epoch + start_step,
-               disable=not progress, desc=f"training {getattr(model, 'kind', 'model')}", unit="step")
+               disable=not progress or not distributed.is_main(), unit="step",
+               desc=f"training {getattr(model, 'kind', 'model')}")
     stream = BatchStream(dataset, num_workers, pin_memory=dev.type == "cuda", seed=seed)
     epoch = start_epoch
     benchmark = torch.backends.cudnn.benchmark
@@ -172,8 +182,9 @@ def fit(model: nn.Module, dataset: Dataset, epochs: int = 20, batch_size: int = 
         for epoch in range(start_epoch, epochs):
             batches = epoch_batches(len(dataset), batch_size, seed, epoch)
             skip = start_step if epoch == start_epoch else 0
-            for step, x in enumerate(stream(epoch, batches[skip:]), start=skip):
-                terms = _train_step(model, optimisers, groups, _to_device(x, dev), amp, scaler, loss_fn)
+            for step, x in enumerate(stream(epoch, [distributed.shard(b) for b in batches[skip:]]), start=skip):
+                terms = _train_step(model, optimisers, groups, _to_device(x, dev), amp, scaler, loss_fn, sync)
+                terms = distributed.mean_terms(terms)  # the global batch's means (unchanged in one process)
                 _check_finite(terms, epoch, step, state_path)  # before any save: keep the last good state
                 for key, value in terms.items():
                     sums[key] = sums.get(key, 0.0) + value
@@ -185,7 +196,7 @@ def fit(model: nn.Module, dataset: Dataset, epochs: int = 20, batch_size: int = 
                 if checkpoint_every and (step + 1) % checkpoint_every == 0 and step + 1 < len(batches):
                     save(epoch, step + 1)
             record = {"epoch": epoch + 1, **{k: v / len(batches) for k, v in sums.items() if not k.startswith("_")}}
-            record["z_std"] = encoding_std(model, dataset, dev)
+            record["z_std"] = distributed.mean_value(encoding_std(model, dataset, dev))
             if sums.get("_acc_min") == 1.0 or sums.get("_acc_max") == 0.0:
                 record["adversary_collapsed"] = 1.0
                 warnings.warn(f"epoch {epoch + 1}: the adversary's accuracy was {sums['_acc_min']:.0%} at every "
@@ -203,6 +214,7 @@ def fit(model: nn.Module, dataset: Dataset, epochs: int = 20, batch_size: int = 
         bar.close()
         stream.close()
         torch.backends.cudnn.benchmark = benchmark
+        distributed.revert_batchnorm(synced_bn)
     model.eval()
     return history
 
@@ -222,7 +234,7 @@ def _to_device(x: Tensor, device: torch.device) -> Tensor:
     return x.contiguous(memory_format=torch.channels_last) if device.type == "cuda" else x
 
 
-def _train_step(model, optimisers, groups, x, amp, scaler, loss_fn=None) -> dict[str, float]:
+def _train_step(model, optimisers, groups, x, amp, scaler, loss_fn=None, sync=None) -> dict[str, float]:
     """One forward pass, one backward pass per objective, then every optimiser steps."""
     with amp:
         terms = (loss_fn or model.loss)(x)
@@ -234,6 +246,8 @@ def _train_step(model, optimisers, groups, x, amp, scaler, loss_fn=None) -> dict
         # inputs= keeps each objective's gradients on its own parameters (the AAE's
         # encoder is not moved by the adversary's loss, nor the adversary by the encoder's).
         total.backward(inputs=groups[name], retain_graph=i < len(names) - 1)
+    if sync is not None:  # average the gradients over ranks before any optimiser steps
+        sync(groups)
     for opt in optimisers.values():
         scaler.step(opt) if scaler else opt.step()
     if scaler:
@@ -269,7 +283,7 @@ def _check_finite_weights(model: nn.Module, epoch: int, step: int, state_path: P
         )
 
 
-def _save_state(path, model, optimisers, scaler, hyper, epoch, step, sums, history) -> None:
+def _save_state(path, model, optimisers, scaler, hyper, epoch, step, sums, history, rng_ranks=None) -> None:
     rng = {"cpu": torch.get_rng_state()}
     if torch.cuda.is_available():
         rng["cuda"] = torch.cuda.get_rng_state_all()
@@ -278,6 +292,7 @@ def _save_state(path, model, optimisers, scaler, hyper, epoch, step, sums, histo
         "optimisers": {k: o.state_dict() for k, o in optimisers.items()},
         "scaler": scaler.state_dict() if scaler else None, "rng": rng, "hyper": hyper,
         "epoch": epoch, "step": step, "sums": dict(sums), "history": list(history),
+        **({"rng_ranks": rng_ranks} if rng_ranks else {}),  # every rank's generators, under torchrun
     }, path)
 
 
@@ -300,4 +315,5 @@ def _restore(path, model, optimisers, scaler, hyper, device):
     torch.set_rng_state(state["rng"]["cpu"])
     if "cuda" in state["rng"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+    distributed.restore_rng(state.get("rng_ranks"), hyper["seed"], state["epoch"] * 1_000_003 + state["step"])
     return state["epoch"], state["step"], dict(state["sums"]), list(state["history"])
