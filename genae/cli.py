@@ -1,0 +1,384 @@
+"""The command line: the paper's experiments (sections 4.3-4.5) from a shell, ``python -m genae ...`` or ``genae ...``.
+
+    genae train --data celeba --root DIR --kind dvae --out runs/dvae-celeba   # section 4.3's training
+    genae sample --checkpoint runs/dvae-celeba --steps 0,1,5,10 --out samples.png   # figures 4, 5, 7
+    genae interpolate --checkpoint runs/dvae-celeba --data celeba --root DIR --out interp.png  # figures 3, 6, 8
+    genae evaluate --checkpoint runs/dvae-celeba                              # quality against chain steps
+
+Each subcommand is one function below; :func:`main` parses and dispatches.
+Bad arguments end with one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+PAPER = dict(kind="dvae", image_size=64, latent_dim=200, width=64, epochs=20, batch_size=64, lr=2e-4,
+             beta1=0.5, beta2=0.999, seed=0)
+#: Settings that define a run: a resumed run must keep them. Others (epochs, device, workers...) may change.
+RUN_KEYS = ("data", "kind", "image_size", "latent_dim", "width", "denoise_std", "batch_size", "lr", "beta1",
+            "beta2", "seed")
+RUN_FILE = "run.json"
+MODEL_FILE = "model.pt"
+FIGURE_FORMATS = ("png", "pdf", "svg", "jpg", "jpeg")
+
+
+class UsageError(Exception):
+    """A bad argument found after parsing; reported in one line with exit code 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An argparse parser whose errors are one line: what was wrong, and where help is."""
+
+    def error(self, message: str):  # noqa: D401 - argparse's hook
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+# ---- argument types: each raises ArgumentTypeError with a sentence --------------------------------------------
+
+def whole(low: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{value} must be >= {low}")
+        return value
+    parse.__name__ = f"whole number >= {low}"
+    return parse
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text} must be a finite number > 0")
+    return value
+
+
+def steps_list(text: str) -> list[int]:
+    """``"0,1,5,10"`` -> [0, 1, 5, 10]: distinct whole numbers >= 0."""
+    try:
+        steps = [int(s) for s in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of whole numbers, "
+                                          "like 0,1,5,10") from None
+    if any(s < 0 for s in steps) or len(set(steps)) != len(steps):
+        raise argparse.ArgumentTypeError(f"{text!r} must list distinct chain steps >= 0, like 0,1,5,10")
+    return steps
+
+
+def figure_path(text: str) -> Path:
+    path = Path(text)
+    if path.suffix.lower().lstrip(".") not in FIGURE_FORMATS:
+        raise argparse.ArgumentTypeError(f"{text!r} needs a figure suffix: one of .{', .'.join(FIGURE_FORMATS)}")
+    return path
+
+
+# ---- subcommands ------------------------------------------------------------------------------------------------
+
+def train(args: argparse.Namespace) -> int:
+    """Train one of the four models with the paper's settings, checkpointing every epoch."""
+    import torch
+
+    from genae import checkpoint, distributed
+    from genae.data import CHANNELS, load_images
+    from genae.models import make_model
+    from genae.runlog import RunLog
+    from genae.train import STATE_FILE, fit
+
+    out = Path(args.out)
+    settings = _train_settings(args, out)
+    if args.resume and not (out / STATE_FILE).is_file():
+        raise UsageError(f"--resume: {out} holds no {STATE_FILE} to resume from; drop --resume to start a new run")
+    if not args.resume and (out / STATE_FILE).exists():
+        raise UsageError(f"{out} already holds a run: pass --resume to continue it, or choose another --out")
+    ctx = distributed.setup(args.device)  # one process, or this rank's share under torchrun
+    try:
+        if args.download and ctx.is_main:  # one rank downloads; the others wait, then read the files
+            load_images(settings["data"], "train", image_size=settings["image_size"], root=args.root, download=True)
+        ctx.barrier()
+        data = load_images(settings["data"], "train", image_size=settings["image_size"], root=args.root)
+        torch.manual_seed(settings["seed"])
+        model = make_model(settings["kind"], image_size=settings["image_size"], channels=CHANNELS[settings["data"]],
+                           latent_dim=settings["latent_dim"], width=settings["width"],
+                           denoise_std=settings["denoise_std"])
+        log = None
+        if ctx.is_main:
+            _write_json(settings, out / RUN_FILE)
+            log = RunLog(out, echo=_echo)
+        history = fit(model, data, epochs=args.epochs, batch_size=settings["batch_size"], lr=settings["lr"],
+                      betas=(settings["beta1"], settings["beta2"]), device=ctx.device, seed=settings["seed"],
+                      checkpoint_dir=out, resume=args.resume, checkpoint_every=args.checkpoint_every,
+                      progress=args.progress and ctx.is_main, num_workers=args.num_workers, compile=args.compile,
+                      on_epoch=log)
+        if ctx.is_main:
+            log.close()
+            checkpoint.save(model, out / MODEL_FILE, history=history, training=settings)
+            last = {k: round(v, 4) for k, v in history[-1].items()} if history else {}
+            print(f"trained {settings['kind']} for {len(history)} epoch{'s' * (len(history) != 1)}; "
+                  f"model in {out / MODEL_FILE}; last epoch: {last}")
+    finally:
+        ctx.close()
+    return 0
+
+
+def sample(args: argparse.Namespace) -> int:
+    """Decode P(Z) samples after each number of chain steps, side by side: the layout of figures 4, 5 and 7."""
+    import matplotlib.pyplot as plt
+    import torch
+
+    from genae import plots
+    from genae.mcmc import run_chain, sample_prior
+
+    model, device = _load_model(args)
+    generator = torch.Generator(device=device).manual_seed(args.seed)
+    z0 = sample_prior(args.n, model.latent_dim, generator=generator, device=device)
+    trajectory = run_chain(model, z0, max(args.steps), sample=not args.mean, generator=generator)
+    nrow = args.nrow or math.ceil(math.sqrt(args.n))
+    axes = plots.show_chain(model, trajectory, args.steps, nrow=nrow, label=model.kind.upper())
+    fig = axes[0].figure
+    fig.suptitle(f"{args.n} samples from z0 ~ P(Z) (seed {args.seed}), decoded after each number of chain steps")
+    _save_figure(fig, args.out)
+    plt.close(fig)
+    return 0
+
+
+def interpolate(args: argparse.Namespace) -> int:
+    """Spherical interpolations between test images, then chain steps on every point: figures 3, 6 and 8."""
+    import matplotlib.pyplot as plt
+    import torch
+
+    from genae import plots
+    from genae.data import CHANNELS, load_images
+    from genae.interpolate import slerp
+    from genae.mcmc import run_chain
+    from genae.train import images_of
+
+    model, device = _load_model(args)
+    if CHANNELS[args.data] != model.channels:
+        raise UsageError(f"--data {args.data} has {CHANNELS[args.data]} channel(s) but the model in "
+                         f"{args.checkpoint} was trained on {model.channels}: use the data set it was trained on")
+    data = load_images(args.data, "test", image_size=model.image_size, root=args.root)
+    if len(data) < 2 * args.pairs:
+        raise UsageError(f"--pairs {args.pairs} needs {2 * args.pairs} test images; {args.data} has {len(data)}")
+    picks = torch.randperm(len(data), generator=torch.Generator().manual_seed(args.seed))[: 2 * args.pairs]
+    images = torch.stack([images_of(data[int(i)]) for i in picks]).to(device)
+    generator = torch.Generator(device=device).manual_seed(args.seed)
+    with torch.no_grad():
+        z = model.encode(images, sample=False)  # the encoder's mean: the test images' own codes
+    labels = ["slerp" if s == 0 else f"{s} step" + ("s" if s > 1 else "") for s in args.steps]
+    fig, axes = plt.subplots(args.pairs, 1, squeeze=False,
+                             figsize=(0.7 * args.points + 1.5, 0.75 * len(args.steps) * args.pairs + 0.6))
+    for k, ax in enumerate(axes[:, 0]):
+        path = slerp(z[2 * k], z[2 * k + 1], args.points)
+        trajectory = run_chain(model, path, max(args.steps), sample=not args.mean, generator=generator)
+        plots.show_paths(model, [trajectory[s] for s in args.steps], labels, ax=ax)
+        ax.set_title(f"{model.kind.upper()}: test images {int(picks[2 * k])} to {int(picks[2 * k + 1])}",
+                     fontsize=9)
+    fig.tight_layout()
+    _save_figure(fig, args.out)
+    plt.close(fig)
+    return 0
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    """Sample quality against chain steps (section 4.5 in numbers), beside a real-vs-real baseline row."""
+    import pandas as pd
+    import torch
+
+    from genae.data import load_images
+    from genae.evaluate import evaluate_chain, real_baseline, split_halves
+    from genae.features import feature_extractor
+    from genae.train import images_of
+
+    model, device = _load_model(args)
+    data = load_images(args.data, "test", image_size=model.image_size, root=args.root)
+    if images_of(data[0]).shape[0] != model.channels:
+        raise UsageError(f"--data {args.data} has {images_of(data[0]).shape[0]} channel(s) but the model in "
+                         f"{args.checkpoint} was trained on {model.channels}: use the data set it was trained on")
+    pick = torch.randperm(len(data), generator=torch.Generator().manual_seed(args.seed))[: 2 * args.n]
+    real_a, real_b = split_halves(torch.stack([images_of(data[int(i)]) for i in pick]), seed=args.seed)
+    extractor = feature_extractor(args.data, image_size=model.image_size, root=args.root, device=device,
+                                  inception_weights=args.inception_weights)
+    table = evaluate_chain(model, extractor, real_b, n_samples=len(real_a), steps=args.steps, sample=not args.mean,
+                           interpolation_steps=args.steps, seed=args.seed)
+    table = pd.concat([real_baseline(model, extractor, real_a, real_b, seed=args.seed), table], ignore_index=True)
+    with pd.option_context("display.width", 160, "display.max_columns", None):
+        print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    if args.out is not None:
+        from genae.files import atomic_path
+
+        with atomic_path(args.out) as tmp:
+            table.to_csv(tmp, index=False)
+        print(f"wrote {args.out}")
+    return 0
+
+
+# ---- helpers ----------------------------------------------------------------------------------------------------
+
+def _echo(line: str) -> None:
+    from tqdm.auto import tqdm
+
+    tqdm.write(line)
+
+
+def _write_json(payload: dict, path: Path) -> None:
+    from genae.files import atomic_path
+
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(payload, indent=2) + "\n")
+
+
+def _train_settings(args: argparse.Namespace, out: Path) -> dict:
+    """The run's settings: the paper's defaults, then the saved run's (with --resume), then what was given."""
+    given = {k: getattr(args, k) for k in RUN_KEYS if getattr(args, k) is not None}
+    settings = {**PAPER, "data": None, "denoise_std": None}
+    if args.resume and (out / RUN_FILE).is_file():
+        saved = json.loads((out / RUN_FILE).read_text())
+        for key, value in given.items():
+            if key in saved and saved[key] != value:
+                raise UsageError(f"--{key.replace('_', '-')} {value} differs from {saved[key]} in {out / RUN_FILE}: "
+                                 "a resumed run keeps its settings (drop the option, or train into a new --out)")
+        settings.update({k: v for k, v in saved.items() if k in RUN_KEYS})
+    settings.update(given, epochs=args.epochs)  # epochs is the target, free to change on resume
+    if settings["data"] is None:
+        raise UsageError("--data is required: the data set to train on (digits works offline)")
+    return settings
+
+
+def _load_model(args: argparse.Namespace):
+    """The model in ``--checkpoint`` (a model file, a training state, or a run folder) on ``--device``."""
+    from genae import checkpoint
+    from genae.devices import resolve_device
+    from genae.train import STATE_FILE
+
+    path = Path(args.checkpoint)
+    if path.is_dir():
+        path = next((p for p in (path / MODEL_FILE, path / STATE_FILE) if p.is_file()), None)
+        if path is None:
+            raise UsageError(f"--checkpoint {args.checkpoint} is a folder without {MODEL_FILE} or {STATE_FILE}: "
+                             "pass the run folder of `genae train` or a checkpoint file")
+    device = resolve_device(args.device)
+    return checkpoint.load(path, device=device), device
+
+
+def _save_figure(fig, path: Path) -> None:
+    from genae.files import atomic_path
+
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format=path.suffix.lower().lstrip("."), dpi=150, bbox_inches="tight")
+    print(f"wrote {path}")
+
+
+def build_parser() -> Parser:
+    """The ``genae`` parser with its four subcommands."""
+    from genae.data import CHANNELS
+    from genae.models import IMAGE_SIZES, KINDS
+
+    parser = Parser(prog="genae", description=__doc__.split("\n\n")[0],
+                    epilog="Run `genae COMMAND --help` for each command's options.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser, required=True)
+
+    def data_options(p: Parser, required: bool) -> None:
+        p.add_argument("--data", choices=list(CHANNELS), required=required,
+                       help="data set (digits is bundled and works offline; the paper: celeba, svhn)")
+        p.add_argument("--root", help="folder holding the data set (for --data folder: the images)")
+
+    def device_option(p: Parser) -> None:
+        p.add_argument("--device", help="cpu, cuda or cuda:N (default: CUDA when present)")
+
+    t = sub.add_parser("train", help="train a model (section 4.3)", description=train.__doc__)
+    data_options(t, required=False)
+    t.add_argument("--download", action="store_true", help="download a torchvision data set that is not on disk")
+    t.add_argument("--kind", choices=KINDS, help=f"the model (default: {PAPER['kind']})")
+    t.add_argument("--image-size", type=int, choices=IMAGE_SIZES, help="side of the square images (default: 64)")
+    t.add_argument("--latent-dim", type=whole(1), help="size of z (default: 200)")
+    t.add_argument("--width", type=whole(1), help="channels of the first convolution (default: 64)")
+    t.add_argument("--denoise-std", type=float, help="corruption std for dvae/daae (default: the paper's 0.5)")
+    t.add_argument("--epochs", type=whole(0), default=PAPER["epochs"], help="epochs in all, counting resumed "
+                   "ones (default: 20)")
+    t.add_argument("--batch-size", type=whole(1), help="global batch, split across ranks under torchrun "
+                   "(default: 64)")
+    t.add_argument("--lr", type=positive_float, help="Adam's learning rate (default: 2e-4)")
+    t.add_argument("--beta1", type=float, help="Adam's beta1 (default: 0.5)")
+    t.add_argument("--beta2", type=float, help="Adam's beta2 (default: 0.999)")
+    t.add_argument("--seed", type=whole(0), help="seeds the weights, noise and data order (default: 0)")
+    device_option(t)
+    t.add_argument("--num-workers", type=whole(0), default=None,
+                   help="DataLoader workers for data read from disk (default: one per core, at most 8)")
+    t.add_argument("--compile", action="store_true", help="compile the loss with torch.compile (measure it first)")
+    t.add_argument("--checkpoint-every", type=whole(1), help="also checkpoint every N steps (default: each epoch)")
+    t.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    t.add_argument("--out", required=True, help="run folder: last.pt (each epoch), model.pt, run.json, "
+                   "metrics.csv, and tensorboard/ when tensorboard is installed")
+    t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    t.set_defaults(func=train)
+
+    def chain_options(p: Parser) -> None:
+        p.add_argument("--checkpoint", required=True, help="a run folder of `genae train`, or a checkpoint file")
+        p.add_argument("--steps", type=steps_list, default=[0, 1, 5, 10],
+                       help="chain steps to show, comma-separated (default: 0,1,5,10)")
+        p.add_argument("--mean", action="store_true", help="the deterministic chain (encoder means, no corruption)")
+        p.add_argument("--seed", type=whole(0), default=0, help="seeds the samples and the chain (default: 0)")
+        device_option(p)
+
+    s = sub.add_parser("sample", help="samples after chain steps (figures 4, 5, 7)", description=sample.__doc__)
+    chain_options(s)
+    s.add_argument("--n", type=whole(1), default=64, help="number of samples (default: 64)")
+    s.add_argument("--nrow", type=whole(1), help="images per grid row (default: a square grid)")
+    s.add_argument("--out", type=figure_path, default=Path("samples.png"), help="figure file (default: samples.png)")
+    s.set_defaults(func=sample)
+
+    i = sub.add_parser("interpolate", help="interpolations after chain steps (figures 3, 6, 8)",
+                       description=interpolate.__doc__)
+    chain_options(i)
+    data_options(i, required=True)
+    i.add_argument("--pairs", type=whole(1), default=2, help="pairs of test images (default: 2)")
+    i.add_argument("--points", type=whole(2), default=8, help="points along each interpolation (default: 8)")
+    i.add_argument("--out", type=figure_path, default=Path("interp.png"), help="figure file (default: interp.png)")
+    i.set_defaults(func=interpolate)
+
+    e = sub.add_parser("evaluate", help="sample quality against chain steps", description=evaluate.__doc__)
+    chain_options(e)
+    data_options(e, required=True)
+    e.add_argument("--n", type=whole(4), default=500,
+                   help="held-out images per half: samples, and the real images they are compared with (default: 500)")
+    e.add_argument("--inception-weights", help="a local copy of FID's Inception weights (celeba, svhn, folder)")
+    e.add_argument("--out", type=Path, help="also write the table as CSV")
+    e.set_defaults(func=evaluate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (2 for bad arguments)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from genae.checkpoint import CheckpointError
+    from genae.features import FeaturesUnavailableError
+
+    try:
+        return args.func(args)
+    except UsageError as err:
+        print(f"genae {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except (ValueError, FileNotFoundError, CheckpointError) as err:  # the library's errors name what to fix
+        print(f"genae {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except (FloatingPointError, FeaturesUnavailableError) as err:  # diverged; no feature network: not arguments
+        print(f"genae {args.command}: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
