@@ -92,9 +92,14 @@ def frechet_distance(feats_a: Tensor | np.ndarray, feats_b: Tensor | np.ndarray)
     return frechet_from_stats(*gaussian_stats(a), *gaussian_stats(b))
 
 
-def median_bandwidth(a: Tensor | np.ndarray, b: Tensor | np.ndarray) -> float:
-    """The median heuristic: the median distance between distinct points of the pooled sample."""
+def median_bandwidth(a: Tensor | np.ndarray, b: Tensor | np.ndarray, max_points: int = 2000) -> float:
+    """The median heuristic: the median distance between distinct points of the pooled sample.
+
+    Pooled samples larger than ``max_points`` are subsampled (with a fixed seed) to bound the memory.
+    """
     x = torch.cat([_as_features(a, "a"), _as_features(b, "b")])
+    if len(x) > max_points:
+        x = x[torch.randperm(len(x), generator=torch.Generator().manual_seed(0))[:max_points]]
     d = torch.cdist(x, x)
     off = d[~torch.eye(len(x), dtype=torch.bool)]
     h = float(off.median())

@@ -174,3 +174,10 @@ def test_bad_inputs():
         mmd(torch.randn(5, 2), torch.randn(5, 2), bandwidth=0)
     with pytest.raises(TypeError, match="torch.Tensor or numpy array"):
         mmd([[1.0, 2.0]], torch.randn(5, 2))
+
+
+def test_median_bandwidth_subsamples_large_sets():
+    a, b = torch.randn(3000, 2, generator=gen(20)), torch.randn(3000, 2, generator=gen(21))
+    h = median_bandwidth(a, b)
+    assert h == median_bandwidth(a, b)  # the subsample is seeded
+    assert h == pytest.approx(median_bandwidth(a[:500], b[:500], max_points=10_000), rel=0.05)
