@@ -43,7 +43,8 @@ BETTER = {"fid": -1, "precision": 1, "recall": 1, "mmd_q": -1, "confidence": 1}
 def split_halves(images: Tensor, seed: int = 0) -> tuple[Tensor, Tensor]:
     """Two disjoint random halves of ``images`` (the first gets the odd one out)."""
     if not isinstance(images, Tensor) or len(images) < 4:
-        raise ValueError("split_halves needs a tensor of at least 4 images")
+        got = f"{len(images)} images" if isinstance(images, Tensor) else f"a {type(images).__name__}"
+        raise ValueError(f"split_halves needs a tensor of at least 4 images, got {got}")
     order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))
     half = (len(images) + 1) // 2
     return images[order[:half]], images[order[half:]]
@@ -134,6 +135,21 @@ def _check_step_list(steps: Sequence[int], name: str) -> list[int]:
     return sorted(set(steps))
 
 
+def _check_parts(model: nn.Module | None, extractor, model_optional: bool = False) -> None:
+    """A trained model and a feature network with what the measurements call, or a clear error."""
+    if not (model is None and model_optional):
+        needs = ("encode", "decode", "corrupt", "latent_dim", "channels", "image_size")
+        missing = [name for name in needs if not hasattr(model, name)]
+        if missing:
+            raise TypeError(f"model must be a genae model ({', '.join(needs)}); {type(model).__name__} has no "
+                            f"{', '.join(missing)}: use one from genae.cache.trained_model or genae.models.make_model")
+    missing = [name for name in ("features", "confidence") if not hasattr(extractor, name)]
+    if missing:
+        raise TypeError(f"extractor must be a feature network with features() and confidence(); "
+                        f"{type(extractor).__name__} has no {', '.join(missing)}: "
+                        "use genae.features.feature_extractor(dataset)")
+
+
 def _check_count(n: int, name: str, low: int) -> None:
     if isinstance(n, bool) or not isinstance(n, int) or n < low:
         raise ValueError(f"{name} must be a whole number >= {low}, got {n!r}")
@@ -165,6 +181,7 @@ def evaluate_chain(model: nn.Module, extractor, real: Tensor, n_samples: int | N
         A DataFrame with one row per (path, step): ``path`` (``"prior sample"`` or ``"slerp midpoint"``),
         ``step``, ``sample``, ``n``, then the :data:`METRICS` columns.
     """
+    _check_parts(model, extractor)
     steps = _check_step_list(steps, "steps")
     interpolation_steps = _check_step_list(interpolation_steps, "interpolation_steps") if interpolation_steps else []
     _check_count(k, "k", 1)
@@ -213,9 +230,11 @@ def real_baseline(model: nn.Module | None, extractor, real_a: Tensor, real_b: Te
     ``n_samples=len(real_a)`` in :func:`evaluate_chain` so the counts match.
     With ``model=None`` only the image metrics are returned.
     """
+    _check_parts(model, extractor, model_optional=True)
     _check_count(k, "k", 1)
     if not isinstance(real_a, Tensor) or len(real_a) <= k:
-        raise ValueError(f"real_a must hold more than k={k} images")
+        got = f"{len(real_a)} images" if isinstance(real_a, Tensor) else f"a {type(real_a).__name__}"
+        raise ValueError(f"real_a must be a tensor of more than k={k} images, got {got}")
     with _eval_mode(model):
         ref = _Reference(model, extractor, real_b, seed, k)
         row = {"path": "real vs real", "step": 0, "sample": None, "n": len(real_a), **ref.image_metrics(real_a)}

@@ -93,6 +93,12 @@ def _tensors(dataset: Dataset) -> tuple[Tensor, Tensor]:
     """All images and labels of a labelled data set, as two tensors."""
     if hasattr(dataset, "tensors") and len(dataset.tensors) == 2:
         return dataset.tensors[0], dataset.tensors[1]
+    first = dataset[0] if len(dataset) else None
+    if not (isinstance(first, (tuple, list)) and len(first) == 2):
+        got = ("an empty data set" if first is None else f"items of {len(first)} part(s)"
+               if isinstance(first, (tuple, list)) else f"items that are a {type(first).__name__}")
+        raise ValueError(f"the classifier needs a labelled data set whose items are (image, label), got {got}: "
+                         "load one with labels, e.g. genae.data.load_images('digits')")
     xs, ys = zip(*DataLoader(dataset, batch_size=512))
     return torch.cat(xs), torch.cat(ys).long()
 

@@ -31,7 +31,7 @@ def check_images(x: Tensor, channels: int, image_size: int, check_range: bool = 
                          "find where the data set produces them (a failed read, a division by zero) and fix it there")
     if check_range and x.numel() and (x.min() < 0 or x.max() > 1):
         raise ValueError(f"images must lie in [0, 1], got values in [{x.min().item():.3g}, {x.max().item():.3g}]: "
-                         "rescale them (for example x / 255) before training")
+                         "rescale them (for example x / 255)")
 
 
 def check_latents(z: Tensor, latent_dim: int) -> None:

@@ -25,11 +25,12 @@ from torch.utils.data import TensorDataset
 sys.path.insert(0, str(Path(__file__).parent))
 from conftest import tiny  # noqa: E402
 
-from genae import checkpoint, linear, metrics, plots  # noqa: E402
+from genae import checkpoint, evaluate, linear, metrics, plots  # noqa: E402
 from genae.cache import trained_model  # noqa: E402
 from genae.checkpoint import CheckpointError  # noqa: E402
 from genae.data import DataNotFoundError, load_images  # noqa: E402
 from genae.devices import resolve_device  # noqa: E402
+from genae.features import domain_classifier, feature_extractor, train_classifier  # noqa: E402
 from genae.gaussians import Gaussian  # noqa: E402
 from genae.interpolate import lerp, slerp  # noqa: E402
 from genae.mcmc import chain_step, run_chain, sample_prior  # noqa: E402
@@ -59,6 +60,8 @@ def make_env(folder: Path) -> SimpleNamespace:
     env.small = TensorDataset(env.digits.tensors[0][:64])
     env.exact = linear.LinearGaussianAE.from_decoder(np.ones((3, 2)), np.zeros(3), 0.5)
     env.feats = np.random.default_rng(0).normal(size=(6, 4))
+    env.real = load_images("digits", "test", image_size=16).tensors[0][:20]
+    env.classifier = train_classifier(env.digits, 16, 1, epochs=1, width=4, feature_dim=8)
     env.vae_file = checkpoint.save(tiny("vae"), folder / "vae.pt")
     data = env.vae_file.read_bytes()
     (folder / "truncated.pt").write_bytes(data[: len(data) // 2])
@@ -333,6 +336,42 @@ ROWS = [
         ("k must", "got 0")),
     Row("metrics.precision_recall", "no more samples than k",
         lambda e: metrics.precision_recall(e.feats[:3], e.feats, k=3), ValueError, ("3 samples", "at least 4")),
+    # --- genae.evaluate -------------------------------------------------------------------------------------------
+    Row("evaluate.evaluate_chain", "colour images for a grey model and classifier",
+        lambda e: evaluate.evaluate_chain(e.model, e.classifier, torch.rand(20, 3, 16, 16), n_samples=10),
+        ValueError, ("(20, 3, 16, 16)", "(N, 1, 16, 16)")),
+    Row("evaluate.evaluate_chain", "images in [0, 255]",
+        lambda e: evaluate.evaluate_chain(e.model, e.classifier, e.real * 255, n_samples=10), ValueError,
+        ("255", "x / 255")),
+    Row("evaluate.evaluate_chain", "steps=[-1]",
+        lambda e: evaluate.evaluate_chain(e.model, e.classifier, e.real, n_samples=10, steps=[-1]), ValueError,
+        ("steps", "-1")),
+    Row("evaluate.evaluate_chain", "steps=5 (not a list)",
+        lambda e: evaluate.evaluate_chain(e.model, e.classifier, e.real, n_samples=10, steps=5), ValueError,
+        ("non-empty list", "got 5")),
+    Row("evaluate.evaluate_chain", "n_samples=2 with k=3",
+        lambda e: evaluate.evaluate_chain(e.model, e.classifier, e.real, n_samples=2), ValueError,
+        ("n_samples", "got 2")),
+    Row("evaluate.evaluate_chain", "3 real images with k=3",
+        lambda e: evaluate.evaluate_chain(e.model, e.classifier, e.real[:3], n_samples=10), ValueError,
+        ("3 images", "k=3")),
+    Row("evaluate.evaluate_chain", "a module that is not a genae model",
+        lambda e: evaluate.evaluate_chain(nn.Linear(2, 2), e.classifier, e.real, n_samples=10), TypeError,
+        ("Linear", "encode")),
+    Row("evaluate.evaluate_chain", "no feature network (None)",
+        lambda e: evaluate.evaluate_chain(e.model, None, e.real, n_samples=10), TypeError,
+        ("NoneType", "feature_extractor")),
+    Row("evaluate.real_baseline", "3 images with k=3", lambda e: evaluate.real_baseline(e.model, e.classifier,
+                                                                                           e.real[:3], e.real),
+        ValueError, ("k=3", "got 3 images")),
+    Row("evaluate.split_halves", "3 images", lambda e: evaluate.split_halves(e.real[:3]), ValueError,
+        ("at least 4", "got 3 images")),
+    Row("features.train_classifier", "images without labels",
+        lambda e: train_classifier(e.small, 16, 1, epochs=1), ValueError, ("(image, label)", "1 part(s)")),
+    Row("features.feature_extractor", "unknown data set 'cifar'", lambda e: feature_extractor("cifar"), ValueError,
+        ("'cifar'",)),
+    Row("features.domain_classifier", "a data set without digit or clothes labels",
+        lambda e: domain_classifier("folder"), ValueError, ("'folder'", "InceptionFeatures")),
     # --- genae.validate.check_notebook_parameters -------------------------------------------------------------
     Row("check_notebook_parameters", "dataset='cifar'", lambda e: check_notebook_parameters(dataset="cifar"),
         ValueError, ("dataset='cifar'", "digits")),
@@ -387,7 +426,8 @@ def test_every_public_function_has_a_row():
               "sample_prior", "slerp", "lerp", "save", "load", "trained_model", "show_images", "show_chain",
               "decode_steps", "show_paths", "plot_history", "resolve_device", "check_notebook_parameters",
               "LinearGaussianAE", "stationary", "chain_marginals", "fit_ppca", "frechet_distance", "mmd",
-              "precision_recall"}
+              "precision_recall", "evaluate_chain", "real_baseline", "split_halves", "feature_extractor",
+              "domain_classifier", "train_classifier"}
     assert public <= covered, f"no row for {sorted(public - covered)}"
 
 
