@@ -139,6 +139,7 @@ def fit(model: nn.Module, dataset: Dataset, epochs: int = 20, batch_size: int = 
         raise ValueError("resume=True needs checkpoint_dir=: the folder of the run to continue")
     if not isinstance(compile, (bool, str)):
         raise ValueError(f"compile must be True, False or a torch.compile backend name, got {compile!r}")
+    _check_arguments(model, lr, betas, seed)
     dev = resolve_device(device)
     model.to(dev).train()
     if dev.type == "cuda":  # NHWC weights and inputs let cuDNN pick its fastest (tensor-core) convolutions
@@ -264,6 +265,21 @@ def _check_finite(terms: dict[str, float], epoch: int, step: int, state_path: Pa
         )
 
 
+def _check_arguments(model: nn.Module, lr: float, betas: tuple[float, float], seed: int) -> None:
+    """What torch would reject deep inside (or, for the seed, with a bare RuntimeError), said plainly."""
+    missing = [name for name in ("loss", "objectives", "param_groups", "config") if not hasattr(model, name)]
+    if missing:
+        raise TypeError(f"fit trains models from genae.models.make_model (with loss, objectives, param_groups and "
+                        f"config); {type(model).__name__} has no {', '.join(missing)}")
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not (math.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a finite number > 0, got {lr!r} (the paper uses 2e-4)")
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2 or any(
+            isinstance(b, bool) or not isinstance(b, (int, float)) or not 0 <= b < 1 for b in betas):
+        raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r} (the paper uses (0.5, 0.999))")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ValueError(f"seed must be a whole number, got {seed!r}")
+
+
 def _last_good(state_path: Path | None) -> str:
     if state_path is None:
         return "no checkpoint was written (pass checkpoint_dir= to keep one)"
@@ -292,6 +308,7 @@ def _save_state(path, model, optimisers, scaler, hyper, epoch, step, sums, histo
         "optimisers": {k: o.state_dict() for k, o in optimisers.items()},
         "scaler": scaler.state_dict() if scaler else None, "rng": rng, "hyper": hyper,
         "epoch": epoch, "step": step, "sums": dict(sums), "history": list(history),
+        "threads": torch.get_num_threads(),  # CPU results depend on it: resume warns when it differs
         **({"rng_ranks": rng_ranks} if rng_ranks else {}),  # every rank's generators, under torchrun
     }, path)
 
@@ -306,6 +323,11 @@ def _restore(path, model, optimisers, scaler, hyper, device):
     if state["hyper"] != hyper:
         raise checkpoint.CheckpointError(f"{path} was written with training settings {state['hyper']}, not "
                                          f"{hyper}: resume with the same settings and data")
+    threads = state.get("threads", torch.get_num_threads())
+    if device.type == "cpu" and threads != torch.get_num_threads():
+        warnings.warn(f"{path} was written by a run on {threads} CPU thread(s) and this one uses "
+                      f"{torch.get_num_threads()}: it will end close to, not bit-identical with, an uninterrupted "
+                      f"run (call torch.set_num_threads({threads}) before fit to stay exact)", stacklevel=3)
     model.load_state_dict(state["state_dict"])
     model.to(device)
     for name, opt in optimisers.items():

@@ -191,6 +191,13 @@ def test_checkpoint_every_does_not_change_the_result(tmp_path, digits16):
     assert all(torch.equal(v, b.state_dict()[k]) for k, v in a.state_dict().items())
 
 
+def test_resuming_with_another_thread_count_warns(tmp_path, digits16):
+    reference("vae", digits16, tmp_path, epochs=1)
+    torch.set_num_threads(2)
+    with pytest.warns(UserWarning, match=r"1 CPU thread\(s\) and this one uses 2: .*torch.set_num_threads\(1\)"):
+        fit(tiny("vae", width=4), digits16, checkpoint_dir=tmp_path / "ref", resume=True, **KW)
+
+
 def test_resume_refuses_a_state_of_another_run(tmp_path, digits16):
     reference("vae", digits16, tmp_path)
     with pytest.raises(checkpoint.CheckpointError, match="'kind': 'vae'.*not .*'kind': 'aae'"):
