@@ -51,6 +51,28 @@ class Row:
     needs_no_cuda: bool = False
 
 
+class CliExit(Exception):
+    """``genae ...`` ended with a non-zero exit code; the message is the code and what it printed on stderr."""
+
+
+def cli(e, *argv: str) -> None:
+    """Run the command line as ``genae ARGV`` would, in this process, and raise :class:`CliExit` unless it succeeds."""
+    import contextlib
+    import io
+
+    from genae.cli import main
+
+    argv = [a.replace("DIR", str(e.dir)) for a in argv]
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        try:
+            code = main(argv)
+        except SystemExit as exit_:  # argparse's errors
+            code = exit_.code
+    if code:
+        raise CliExit(f"exit {code}: {err.getvalue().strip()}")
+
+
 def make_env(folder: Path) -> SimpleNamespace:
     """The files and models the rows need: checkpoints gone wrong, an image folder with broken files."""
     from PIL import Image
@@ -379,6 +401,47 @@ ROWS = [
         ("'cifar'",)),
     Row("features.domain_classifier", "a data set without digit or clothes labels",
         lambda e: domain_classifier("folder"), ValueError, ("'folder'", "InceptionFeatures")),
+    # --- the command line (genae.cli) -----------------------------------------------------------------------
+    Row("genae train", "--data cifar", lambda e: cli(e, "train", "--data", "cifar", "--out", "DIR/r"), CliExit,
+        ("exit 2", "'cifar'", "digits")),
+    Row("genae train", "--kind gan", lambda e: cli(e, "train", "--data", "digits", "--kind", "gan", "--out", "DIR/r"),
+        CliExit, ("exit 2", "'gan'")),
+    Row("genae train", "--image-size 48",
+        lambda e: cli(e, "train", "--data", "digits", "--image-size", "48", "--out", "DIR/r"), CliExit,
+        ("exit 2", "48", "16, 32, 64")),
+    Row("genae train", "--latent-dim 0",
+        lambda e: cli(e, "train", "--data", "digits", "--latent-dim", "0", "--out", "DIR/r"), CliExit,
+        ("exit 2", "--latent-dim: 0 must be >= 1")),
+    Row("genae train", "--epochs -1", lambda e: cli(e, "train", "--data", "digits", "--epochs", "-1", "--out", "DIR/r"),
+        CliExit, ("exit 2", "-1 must be >= 0")),
+    Row("genae train", "--lr 0", lambda e: cli(e, "train", "--data", "digits", "--lr", "0", "--out", "DIR/r"),
+        CliExit, ("exit 2", "--lr: 0")),
+    Row("genae train", "--beta1 1.5",
+        lambda e: cli(e, "train", "--data", "digits", "--beta1", "1.5", "--image-size", "16", "--width", "4",
+                      "--latent-dim", "4", "--no-progress", "--out", "DIR/cli-beta"), CliExit,
+        ("exit 2", "(1.5, 0.999)")),
+    Row("genae train", "--device tpu", lambda e: cli(e, "train", "--data", "digits", "--device", "tpu",
+                                                      "--out", "DIR/r"), CliExit, ("exit 2", "'tpu'")),
+    Row("genae train", "--device cuda without CUDA",
+        lambda e: cli(e, "train", "--data", "digits", "--device", "cuda", "--out", "DIR/r"), CliExit,
+        ("exit 2", "'cuda'", "no CUDA GPU"), needs_no_cuda=True),
+    Row("genae train", "--data folder with a --root that does not exist",
+        lambda e: cli(e, "train", "--data", "folder", "--root", "DIR/nowhere", "--out", "DIR/r"), CliExit,
+        ("exit 2", "nowhere", "does not exist")),
+    Row("genae train", "no --out", lambda e: cli(e, "train", "--data", "digits"), CliExit, ("exit 2", "--out")),
+    Row("genae sample", "a --checkpoint that does not exist",
+        lambda e: cli(e, "sample", "--checkpoint", "DIR/missing.pt"), CliExit, ("exit 2", "missing.pt")),
+    Row("genae sample", "a truncated --checkpoint", lambda e: cli(e, "sample", "--checkpoint", "DIR/truncated.pt"),
+        CliExit, ("exit 2", "truncated.pt", "not a readable checkpoint")),
+    Row("genae sample", "--steps 0,-1", lambda e: cli(e, "sample", "--checkpoint", "DIR/vae.pt", "--steps", "0,-1"),
+        CliExit, ("exit 2", "'0,-1'")),
+    Row("genae sample", "--out samples.txt",
+        lambda e: cli(e, "sample", "--checkpoint", "DIR/vae.pt", "--out", "samples.txt"), CliExit,
+        ("exit 2", "'samples.txt'", ".png")),
+    Row("genae interpolate", "--points 1", lambda e: cli(e, "interpolate", "--checkpoint", "DIR/vae.pt",
+                                                          "--points", "1"), CliExit, ("exit 2", "1 must be >= 2")),
+    Row("genae evaluate", "--n 2", lambda e: cli(e, "evaluate", "--checkpoint", "DIR/vae.pt", "--n", "2"), CliExit,
+        ("exit 2", "2 must be >= 4")),
     # --- genae.validate.check_notebook_parameters -------------------------------------------------------------
     Row("check_notebook_parameters", "dataset='cifar'", lambda e: check_notebook_parameters(dataset="cifar"),
         ValueError, ("dataset='cifar'", "digits")),
@@ -434,7 +497,7 @@ def test_every_public_function_has_a_row():
               "decode_steps", "show_paths", "plot_history", "resolve_device", "check_notebook_parameters",
               "LinearGaussianAE", "stationary", "chain_marginals", "fit_ppca", "frechet_distance", "mmd",
               "precision_recall", "evaluate_chain", "real_baseline", "split_halves", "feature_extractor",
-              "domain_classifier", "train_classifier"}
+              "domain_classifier", "train_classifier", "genae"}
     assert public <= covered, f"no row for {sorted(public - covered)}"
 
 
