@@ -12,6 +12,7 @@ One module per concern:
 - :mod:`genae.linear`: the chain on a linear-Gaussian autoencoder, in closed form (section 3.2).
 - :mod:`genae.gaussians`: Gaussians, their KL and 2-Wasserstein distances, Monte-Carlo moment checks.
 - :mod:`genae.interpolate`: spherical and linear interpolation.
+- :mod:`genae.chainstats`: per-step statistics of a chain (Q(Z) draws, step sizes, image distances, sharpness).
 - :mod:`genae.checkpoint`: saving and loading models safely.
 - :mod:`genae.plots`: image grids and chain figures.
 """
