@@ -13,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -228,3 +229,89 @@ def test_stale_files_of_other_hosts_and_foreign_names_are_left_alone(tmp_path):
         p.write_text("x")
     assert remove_stale(target) == []
     assert other_host.exists() and foreign.exists()
+
+
+class Explodes(float):
+    """A number whose text form is an interrupt: the CSV writer has written some rows when it comes."""
+
+    def __repr__(self):
+        raise KeyboardInterrupt
+
+    __str__ = __repr__
+
+
+@pytest.mark.parametrize("point", POINTS)
+def test_interrupted_run_log_and_cli_figure_keep_the_old_files(point, tmp_path, monkeypatch, capsys):
+    import matplotlib.pyplot as plt
+
+    from genae.cli import _save_figure
+    from genae.runlog import write_csv
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0])
+    write_csv([{"epoch": 1, "prior": 1.0}], tmp_path / "metrics.csv")
+    _save_figure(fig, tmp_path / "samples.png")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    fail_at(monkeypatch, point)
+    history = [{"epoch": e, "prior": 0.5} for e in range(1, 50)]
+    if point == "writing":
+        history.append({"epoch": 50, "prior": Explodes(0.5)})
+
+        def half(path, **kwargs):
+            Path(path).write_bytes(before["samples.png"][:100])
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(fig, "savefig", half)
+    with pytest.raises(KeyboardInterrupt):
+        write_csv(history, tmp_path / "metrics.csv")
+    with pytest.raises(KeyboardInterrupt):
+        _save_figure(fig, tmp_path / "samples.png")
+    plt.close(fig)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before, "old files intact, no temporary files"
+
+
+WRITERS = {"savefig", "to_csv", "write_text", "write_bytes", "save", "to_parquet", "to_json", "imsave"}
+
+
+def unguarded_writes(root: Path) -> list[str]:
+    """Write calls under ``root`` that are not inside ``with atomic_path(...)`` (torch.save, savefig, open 'w'...)."""
+    import ast
+
+    offenders = []
+    for source in sorted(root.rglob("*.py")):
+        if source.name == "files.py":
+            continue
+        tree = ast.parse(source.read_text())
+        parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+            writes = name in WRITERS or (name == "open" and any(
+                isinstance(a, ast.Constant) and isinstance(a.value, str) and set(a.value) & set("wax+")
+                for a in node.args[1:2] + [k.value for k in node.keywords if k.arg == "mode"]))
+            if name == "save" and not (isinstance(func, ast.Attribute) and getattr(func.value, "id", "") == "torch"):
+                writes = False  # checkpoint.save and friends write through checkpoint.write
+            if not writes:
+                continue
+            up, guarded = node, False
+            while up in parents:
+                up = parents[up]
+                if isinstance(up, ast.With) and any("atomic_path" in ast.unparse(item.context_expr)
+                                                    for item in up.items):
+                    guarded = True
+                    break
+            if not guarded:
+                offenders.append(f"{source.name}:{node.lineno}: {ast.unparse(node)[:80]}")
+    return offenders
+
+
+def test_every_file_the_library_writes_goes_through_atomic_path(tmp_path):
+    offenders = unguarded_writes(Path(genae.files.__file__).parent)
+    assert not offenders, "write these through genae.files.atomic_path:\n" + "\n".join(offenders)
+    # the check itself finds direct writes
+    (tmp_path / "bad.py").write_text("import torch\n\ndef f(fig, p):\n    fig.savefig(p)\n"
+                                     "    torch.save({}, p)\n    open(p, 'w').write('x')\n"
+                                     "    with atomic_path(p) as tmp:\n        fig.savefig(tmp)\n")
+    assert [o.split(":")[1] for o in unguarded_writes(tmp_path)] == ["4", "5", "6"]
