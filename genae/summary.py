@@ -57,9 +57,11 @@ def step_changes(table: pd.DataFrame, by: Sequence[str], from_step: int, to_step
     """How each metric changes from ``from_step`` to ``to_step``, per group, paired by ``seed``.
 
     Returns one row per (group, metric): ``from`` and ``to`` (means over seeds), ``change`` (mean of
-    the per-seed changes), ``sd`` (their standard deviation), ``n`` (seeds), ``p`` (paired t-test) and
-    ``verdict``: ``"better"`` or ``"worse"`` for the metrics in :data:`genae.evaluate.BETTER`,
-    ``"higher"`` or ``"lower"`` for the others, when p < ``alpha``; else ``"no clear change"``.
+    the per-seed changes), ``sd`` (their standard deviation), ``n`` (seeds), ``direction`` of the mean
+    change (``"better"`` or ``"worse"`` for the metrics in :data:`genae.evaluate.BETTER`, ``"higher"``
+    or ``"lower"`` for the others, ``"unchanged"`` for none), ``agree`` (how many seeds changed in
+    that direction), ``p`` (paired t-test) and ``verdict``: the direction when p < ``alpha``, else
+    ``"no clear change"`` (with few seeds only large, consistent changes pass).
     """
     _check_columns(table, [*by, seed, "step"])
     for step in (from_step, to_step):
@@ -75,14 +77,16 @@ def step_changes(table: pd.DataFrame, by: Sequence[str], from_step: int, to_step
             d = (end.loc[seeds, metric] - start.loc[seeds, metric]).to_numpy(dtype=float)
             p = paired_p_value(d)
             mean = float(d.mean()) if len(d) else float("nan")
-            if p < alpha and mean != 0:
-                sign = np.sign(mean) * BETTER.get(metric, 0)
-                verdict = ("better" if sign > 0 else "worse") if metric in BETTER else (
-                    "higher" if mean > 0 else "lower")
+            if not mean:  # 0 or NaN
+                direction = "unchanged"
+            elif metric in BETTER:
+                direction = "better" if np.sign(mean) * BETTER[metric] > 0 else "worse"
             else:
-                verdict = "no clear change"
+                direction = "higher" if mean > 0 else "lower"
+            agree = int((np.sign(d) == np.sign(mean)).sum()) if direction != "unchanged" else int((d == 0).sum())
             rows.append({**dict(zip(by, key)), "metric": metric, "from": float(start.loc[seeds, metric].mean()),
                          "to": float(end.loc[seeds, metric].mean()), "change": mean,
-                         "sd": float(d.std(ddof=1)) if len(d) > 1 else float("nan"), "n": len(d), "p": p,
-                         "verdict": verdict})
+                         "sd": float(d.std(ddof=1)) if len(d) > 1 else float("nan"), "n": len(d),
+                         "direction": direction, "agree": agree, "p": p,
+                         "verdict": direction if p < alpha and direction != "unchanged" else "no clear change"})
     return pd.DataFrame(rows)

@@ -33,11 +33,15 @@ def test_step_changes_verdicts():
     got = out.set_index("metric")
     assert got.loc["fid", "verdict"] == "better" and got.loc["fid", "change"] == pytest.approx(-4.9667, abs=1e-3)
     assert got.loc["fid", "from"] == 25 and got.loc["fid", "n"] == 3
+    assert got.loc["fid", "direction"] == "better" and got.loc["fid", "agree"] == 3
     assert got.loc["recall", "verdict"] == "no clear change"
+    assert got.loc["recall", "direction"] == "better" and got.loc["recall", "agree"] == 2  # +0.1, -0.1, +0.01
     assert got.loc["latent_norm", "verdict"] == "higher"
     worse = step_changes(seeds_table([20, 30, 25], [25.2, 34.9, 30.1], [0.5] * 3, [0.5] * 3), ["model"], 0, 10,
                          metrics=["fid"])
     assert worse.verdict.item() == "worse"
+    flat = step_changes(seeds_table([1, 2, 3], [1, 2, 3], [0] * 3, [0] * 3), ["model"], 0, 10, metrics=["fid"])
+    assert flat.direction.item() == "unchanged" and flat.verdict.item() == "no clear change" and flat.agree.item() == 3
 
 
 def test_paired_p_value_matches_scipy_and_edge_cases():
