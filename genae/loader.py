@@ -108,3 +108,18 @@ class BatchStream:
     def close(self) -> None:
         """Let the persistent workers go (they also end when the stream is garbage-collected)."""
         self.loader = None
+
+
+def on_device(dataset: Dataset, device: torch.device, max_bytes: int = 2 << 30) -> Dataset:
+    """An in-memory data set of up to ``max_bytes`` moved to the GPU once, so no batch is copied per step."""
+    if device.type != "cuda" or not isinstance(dataset, TensorDataset):
+        return dataset
+    if sum(t.numel() * t.element_size() for t in dataset.tensors) > max_bytes:
+        return dataset
+    return TensorDataset(*(t.to(device) for t in dataset.tensors))
+
+
+def batch_to(x: Tensor, device: torch.device) -> Tensor:
+    """A batch on ``device``: an asynchronous copy (from pinned memory on CUDA), channels-last (NHWC) on CUDA."""
+    x = x.to(device, non_blocking=True)
+    return x.contiguous(memory_format=torch.channels_last) if device.type == "cuda" else x

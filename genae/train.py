@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 
 from genae import checkpoint, distributed
 from genae.devices import resolve_device
-from genae.loader import BatchStream
+from genae.loader import BatchStream, batch_to, on_device
 
 History = list[dict[str, float]]
 STATE_FILE = "last.pt"
@@ -108,6 +108,10 @@ def fit(model: nn.Module, dataset: Dataset, epochs: int = 20, batch_size: int = 
     (``reconstruction``, ``prior``, and ``adversary`` for the AAEs) and
     ``z_std``, the empirical standard deviation of the encodings.
 
+    Under torchrun (a process group of several ranks), every rank trains on an
+    equal share of each global batch of ``batch_size`` and rank 0 writes the
+    checkpoints: see :mod:`genae.distributed`.
+
     Args:
         model: a model from :func:`genae.models.make_model` (anything with ``loss``,
             ``objectives`` and ``param_groups``).
@@ -123,8 +127,6 @@ def fit(model: nn.Module, dataset: Dataset, epochs: int = 20, batch_size: int = 
         num_workers: DataLoader workers for data sets read from disk (``None``: one per core, at most 8;
             see :mod:`genae.loader`).
         on_epoch: called with the history so far after each epoch's checkpoint (the CLI logs with it).
-        Under torchrun (a process group of several ranks), every rank trains on an equal share of each global
-        batch of ``batch_size`` and rank 0 writes the checkpoints: see :mod:`genae.distributed`.
         compile: compile the model's loss with ``torch.compile`` (``True``, or a backend name such as
             ``"aot_eager"``); measure it first (``benchmarks/gpu_check.sh``): compiling takes a while.
     """
@@ -144,7 +146,7 @@ def fit(model: nn.Module, dataset: Dataset, epochs: int = 20, batch_size: int = 
     model.to(dev).train()
     if dev.type == "cuda":  # NHWC weights and inputs let cuDNN pick its fastest (tensor-core) convolutions
         model.to(memory_format=torch.channels_last)
-    dataset = _on_device(dataset, dev)
+    dataset = on_device(dataset, dev)
     distributed.check_batch_size(batch_size)
     synced_bn = distributed.convert_batchnorm(model) if distributed.active() else []
     distributed.broadcast_state(model)
@@ -184,7 +186,7 @@ def fit(model: nn.Module, dataset: Dataset, epochs: int = 20, batch_size: int = 
             batches = epoch_batches(len(dataset), batch_size, seed, epoch)
             skip = start_step if epoch == start_epoch else 0
             for step, x in enumerate(stream(epoch, [distributed.shard(b) for b in batches[skip:]]), start=skip):
-                terms = _train_step(model, optimisers, groups, _to_device(x, dev), amp, scaler, loss_fn, sync)
+                terms = _train_step(model, optimisers, groups, batch_to(x, dev), amp, scaler, loss_fn, sync)
                 terms = distributed.mean_terms(terms)  # the global batch's means (unchanged in one process)
                 _check_finite(terms, epoch, step, state_path)  # before any save: keep the last good state
                 for key, value in terms.items():
@@ -218,21 +220,6 @@ def fit(model: nn.Module, dataset: Dataset, epochs: int = 20, batch_size: int = 
         distributed.revert_batchnorm(synced_bn)
     model.eval()
     return history
-
-
-def _on_device(dataset: Dataset, device: torch.device, max_bytes: int = 2 << 30) -> Dataset:
-    """An in-memory data set of up to ``max_bytes`` moved to the GPU once, so no batch is copied per step."""
-    if device.type != "cuda" or not isinstance(dataset, TensorDataset):
-        return dataset
-    if sum(t.numel() * t.element_size() for t in dataset.tensors) > max_bytes:
-        return dataset
-    return TensorDataset(*(t.to(device) for t in dataset.tensors))
-
-
-def _to_device(x: Tensor, device: torch.device) -> Tensor:
-    """A batch on ``device``: an asynchronous copy (the loader pins memory on CUDA), NHWC on CUDA."""
-    x = x.to(device, non_blocking=True)
-    return x.contiguous(memory_format=torch.channels_last) if device.type == "cuda" else x
 
 
 def _train_step(model, optimisers, groups, x, amp, scaler, loss_fn=None, sync=None) -> dict[str, float]:
