@@ -1,0 +1,154 @@
+"""The argument parser of :mod:`genae.cli`: its options, their paper defaults (section 4.3) and their checks.
+
+Every option that takes a value checks it while parsing and says, in one line,
+what was wrong (:class:`Parser` prints no usage block and exits with code 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+PAPER = dict(kind="dvae", image_size=64, latent_dim=200, width=64, epochs=20, batch_size=64, lr=2e-4,
+             beta1=0.5, beta2=0.999, seed=0)
+#: Settings that define a run: a resumed run must keep them. Others (epochs, device, workers...) may change.
+RUN_KEYS = ("data", "kind", "image_size", "latent_dim", "width", "denoise_std", "batch_size", "lr", "beta1",
+            "beta2", "seed")
+RUN_FILE = "run.json"
+MODEL_FILE = "model.pt"
+FIGURE_FORMATS = ("png", "pdf", "svg", "jpg", "jpeg")
+
+
+class Parser(argparse.ArgumentParser):
+    """An argparse parser whose errors are one line: what was wrong, and where help is."""
+
+    def error(self, message: str):  # noqa: D401 - argparse's hook
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+# ---- argument types: each raises ArgumentTypeError with a sentence --------------------------------------------
+
+def whole(low: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{value} must be >= {low}")
+        return value
+    parse.__name__ = f"whole number >= {low}"
+    return parse
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text} must be a finite number > 0")
+    return value
+
+
+def steps_list(text: str) -> list[int]:
+    """``"0,1,5,10"`` -> [0, 1, 5, 10]: distinct whole numbers >= 0."""
+    try:
+        steps = [int(s) for s in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of whole numbers, "
+                                          "like 0,1,5,10") from None
+    if any(s < 0 for s in steps) or len(set(steps)) != len(steps):
+        raise argparse.ArgumentTypeError(f"{text!r} must list distinct chain steps >= 0, like 0,1,5,10")
+    return steps
+
+
+def figure_path(text: str) -> Path:
+    path = Path(text)
+    if path.suffix.lower().lstrip(".") not in FIGURE_FORMATS:
+        raise argparse.ArgumentTypeError(f"{text!r} needs a figure suffix: one of .{', .'.join(FIGURE_FORMATS)}")
+    return path
+
+
+def build_parser(commands: dict[str, Callable]) -> Parser:
+    """The ``genae`` parser; ``commands`` maps each subcommand to its function (whose docstring describes it)."""
+    from genae.data import CHANNELS
+    from genae.models import IMAGE_SIZES, KINDS
+
+    parser = Parser(prog="genae", description="Sampling from generative autoencoders with Markov chains: "
+                    "the paper's experiments from a shell.",
+                    epilog="Run `genae COMMAND --help` for each command's options.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser, required=True)
+
+    def data_options(p: Parser, required: bool) -> None:
+        p.add_argument("--data", choices=list(CHANNELS), required=required,
+                       help="data set (digits is bundled and works offline; the paper: celeba, svhn)"
+                       + ("" if required else "; required unless --resume, which reads it from run.json"))
+        p.add_argument("--root", help="folder holding the data set (for --data folder: the images)")
+
+    def device_option(p: Parser) -> None:
+        p.add_argument("--device", help="cpu, cuda or cuda:N (default: CUDA when present)")
+
+    t = sub.add_parser("train", help="train a model (section 4.3)", description=commands["train"].__doc__)
+    data_options(t, required=False)
+    t.add_argument("--download", action="store_true", help="download a torchvision data set that is not on disk")
+    t.add_argument("--kind", choices=KINDS, help=f"the model (default: {PAPER['kind']})")
+    t.add_argument("--image-size", type=int, choices=IMAGE_SIZES, help="side of the square images (default: 64)")
+    t.add_argument("--latent-dim", type=whole(1), help="size of z (default: 200)")
+    t.add_argument("--width", type=whole(1), help="channels of the first convolution (default: 64)")
+    t.add_argument("--denoise-std", type=float, help="corruption std for dvae/daae (default: the paper's 0.5)")
+    t.add_argument("--epochs", type=whole(0), default=PAPER["epochs"], help="epochs in all, counting resumed "
+                   "ones (default: 20)")
+    t.add_argument("--batch-size", type=whole(1), help="global batch, split across ranks under torchrun "
+                   "(default: 64)")
+    t.add_argument("--lr", type=positive_float, help="Adam's learning rate (default: 2e-4)")
+    t.add_argument("--beta1", type=float, help="Adam's beta1 (default: 0.5)")
+    t.add_argument("--beta2", type=float, help="Adam's beta2 (default: 0.999)")
+    t.add_argument("--seed", type=whole(0), help="seeds the weights, noise and data order (default: 0)")
+    device_option(t)
+    t.add_argument("--num-workers", type=whole(0), default=None,
+                   help="DataLoader workers for data read from disk (default: one per core, at most 8)")
+    t.add_argument("--compile", action="store_true", help="compile the loss with torch.compile (measure it first)")
+    t.add_argument("--checkpoint-every", type=whole(1), help="also checkpoint every N steps (default: each epoch)")
+    t.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    t.add_argument("--out", required=True, help="run folder: last.pt (each epoch), model.pt, run.json, "
+                   "metrics.csv, and tensorboard/ when tensorboard is installed")
+    t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    t.set_defaults(func=commands["train"])
+
+    def chain_options(p: Parser) -> None:
+        p.add_argument("--checkpoint", required=True, help="a run folder of `genae train`, or a checkpoint file")
+        p.add_argument("--steps", type=steps_list, default=[0, 1, 5, 10],
+                       help="chain steps to show, comma-separated (default: 0,1,5,10)")
+        p.add_argument("--mean", action="store_true", help="the deterministic chain (encoder means, no corruption)")
+        p.add_argument("--seed", type=whole(0), default=0, help="seeds the samples and the chain (default: 0)")
+        device_option(p)
+
+    s = sub.add_parser("sample", help="samples after chain steps (figures 4, 5, 7)",
+                       description=commands["sample"].__doc__)
+    chain_options(s)
+    s.add_argument("--n", type=whole(1), default=64, help="number of samples (default: 64)")
+    s.add_argument("--nrow", type=whole(1), help="images per grid row (default: a square grid)")
+    s.add_argument("--out", type=figure_path, default=Path("samples.png"), help="figure file (default: samples.png)")
+    s.set_defaults(func=commands["sample"])
+
+    i = sub.add_parser("interpolate", help="interpolations after chain steps (figures 3, 6, 8)",
+                       description=commands["interpolate"].__doc__)
+    chain_options(i)
+    data_options(i, required=True)
+    i.add_argument("--pairs", type=whole(1), default=2, help="pairs of test images (default: 2)")
+    i.add_argument("--points", type=whole(2), default=8, help="points along each interpolation (default: 8)")
+    i.add_argument("--out", type=figure_path, default=Path("interp.png"), help="figure file (default: interp.png)")
+    i.set_defaults(func=commands["interpolate"])
+
+    e = sub.add_parser("evaluate", help="sample quality against chain steps", description=commands["evaluate"].__doc__)
+    chain_options(e)
+    data_options(e, required=True)
+    e.add_argument("--n", type=whole(4), default=500,
+                   help="held-out images per half: samples, and the real images they are compared with (default: 500)")
+    e.add_argument("--inception-weights", help="a local copy of FID's Inception weights (celeba, svhn, folder)")
+    e.add_argument("--out", type=Path, help="also write the table as CSV")
+    e.set_defaults(func=commands["evaluate"])
+    return parser
