@@ -87,6 +87,8 @@ def test_a_run_folder_is_neither_overwritten_nor_resumed_with_other_settings(tra
     assert_one_line_error(["train", *SMALL, "--seed", "4", "--resume", "--out", str(trained)], capsys,
                           "--seed 4 differs from 0")
     assert_one_line_error(["train", *SMALL, "--resume", "--out", str(tmp_path / "new")], capsys, "no last.pt")
+    code, out, err = run(["train", "--resume", "--epochs", "2", "--no-progress", "--out", str(trained)], capsys)
+    assert code == 0 and "trained dvae for 2 epochs" in out, err  # the settings come from run.json; nothing to do
 
 
 def test_bad_arguments_give_one_line_and_exit_code_2(trained, tmp_path, capsys):
