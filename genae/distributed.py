@@ -192,7 +192,12 @@ def broadcast_state(model: nn.Module) -> None:
     if active():
         with torch.no_grad():
             for tensor in [*model.parameters(), *model.buffers()]:
-                dist.broadcast(tensor, src=0)
+                if tensor.is_contiguous():
+                    dist.broadcast(tensor, src=0)
+                else:  # channels-last weights on CUDA: send a contiguous copy
+                    buffer = tensor.contiguous()
+                    dist.broadcast(buffer, src=0)
+                    tensor.copy_(buffer)
 
 
 def all_reduce_gradients(groups: dict[str, list[nn.Parameter]]) -> None:
