@@ -137,14 +137,15 @@ def test_exercise_parser_on_a_known_notebook():
 
 
 def test_papermill_honours_a_non_default_parameter(tmp_path, monkeypatch):
-    """Run the cheap chapter with epochs=1 (into an empty model cache) and read the epochs back."""
+    """Run the cheap chapter on tiny models (into an empty model cache) and read the parameters back."""
     if not CHEAP_NOTEBOOK.is_file():
         pytest.skip(f"{CHEAP_NOTEBOOK.name} is not written yet")
     papermill = pytest.importorskip("papermill")
     monkeypatch.setenv("GENAE_CACHE", str(tmp_path / "models"))
     monkeypatch.setenv("MPLBACKEND", "Agg")
     out = tmp_path / "out.ipynb"
-    papermill.execute_notebook(str(CHEAP_NOTEBOOK), str(out), parameters={"epochs": 1, "seed": 1},
+    parameters = {"epochs": 1, "seed": 1, "image_size": 16, "width": 8, "chain_steps": 2}
+    papermill.execute_notebook(str(CHEAP_NOTEBOOK), str(out), parameters=parameters,
                                cwd=str(CHEAP_NOTEBOOK.parent), kernel_name="python3", progress_bar=False)
     nb = read(out)
     assert any("injected-parameters" in c.metadata.get("tags", []) for c in nb.cells)
@@ -152,4 +153,5 @@ def test_papermill_honours_a_non_default_parameter(tmp_path, monkeypatch):
                      if o.get("output_type") == "stream")
     assert re.search(r"trained for 1 epoch\b", text), "the notebook did not report training for epochs=1"
     assert "seed 1" in text, "the notebook did not report seed=1"
+    assert re.search(r"after 2 steps\b", text), "the notebook did not run the chain for chain_steps=2"
     assert list((tmp_path / "models").glob("*.pt")), "the model was not trained into the (empty) cache"
