@@ -24,6 +24,15 @@ from genae import checkpoint
 from genae.files import atomic_path, remove_stale
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """The saves under test train tiny models first: one thread is fastest on shared cores."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def only(folder, *names):
     """The folder holds exactly these files (no temporary files)."""
     assert sorted(p.name for p in folder.iterdir()) == sorted(names)
