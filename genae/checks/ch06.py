@@ -50,9 +50,12 @@ def check_slerp(fn: Callable) -> None:
     ua, ub = a / a.norm(dim=1, keepdim=True), b / b.norm(dim=1, keepdim=True)
     norms = _call(fn, ua, ub, 9, "unit sphere").norm(dim=-1)
     if not torch.allclose(norms, torch.ones_like(norms), atol=1e-5):
+        lo, hi = norms.min().item(), norms.max().item()
+        hint = " (a straight line between them, linear interpolation, sags inside the sphere like this)" \
+            if hi <= 1 + 1e-5 else ""
         raise ExerciseError(f"between two unit vectors every point of a spherical path has norm 1, but yours has "
-                            f"norms down to {norms.min().item():.3f}: this is linear interpolation; weight z_a by "
-                            "sin((1-t)w)/sin(w) and z_b by sin(tw)/sin(w), where w is the angle between them")
+                            f"norms from {lo:.3f} to {hi:.3f}{hint}: weight z_a by sin((1-t)w)/sin(w) and z_b by "
+                            "sin(tw)/sin(w), where w is the angle between them")
 
     # 4. White's formula on random, unnormalised pairs (norms differ).
     expect_close(_call(fn, a, 2.5 * b, 11, "random pairs"), slerp(a, 2.5 * b, 11),
