@@ -37,6 +37,8 @@ import torch.distributed as dist
 from torch import Tensor, nn
 from torch.distributed import _functional_collectives as funcol
 
+from genae.devices import resolve_device
+
 
 def active() -> bool:
     """Whether this process is one of several in an initialised process group."""
@@ -89,7 +91,7 @@ def setup(device: str | torch.device | None = None) -> Context:
     if world <= 1 or dist.is_initialized():
         return Context(rank(), world_size(), device, owns_group=False)
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    if torch.cuda.is_available() and (device is None or torch.device(device).type == "cuda"):
+    if torch.cuda.is_available() and (device is None or resolve_device(device).type == "cuda"):
         torch.cuda.set_device(local_rank)
         device, backend = torch.device("cuda", local_rank), "nccl"
     else:
