@@ -103,6 +103,10 @@ def test_student_copy_runs_and_each_check_fails_on_its_stub(student, path, monke
     copy = nbformat.read(student / path.name, as_version=4)
     first_solution = next(i for i, c in enumerate(copy.cells) if nbgrader(c).get("solution"))
     monkeypatch.setenv("GENAE_CACHE", os.environ.get("GENAE_CACHE", str(ROOT / ".cache" / "models")))  # shared models
+    # As in Jupyter or Colab: no MPLBACKEND in the kernel (the notebooks say %matplotlib inline). With
+    # MPLBACKEND=Agg, ipykernel 7.4 drops the execute_reply of chapter 7's widget cell and the client
+    # waits out its whole timeout.
+    monkeypatch.delenv("MPLBACKEND", raising=False)
     NotebookClient(copy, timeout=900, kernel_name="python3", allow_errors=True,
                    resources={"metadata": {"path": str(ROOT / "notebooks")}}).execute()
     errors = [(i, o) for i, c in enumerate(copy.cells) if c.cell_type == "code"
