@@ -21,6 +21,7 @@ import nbformat
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "book" / "_ext"))
 from notebook_exercises import BEGIN, END, nbgrader, parse_exercises, solution_text  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,6 +96,7 @@ def test_student_copy_runs_and_each_check_fails_on_its_stub(student, path, monke
     """Execute the copy (in notebooks/, as the book does): no error before the first exercise; every check
     after a stub raises ExerciseError, the first one saying the function is not written yet."""
     from nbclient import NotebookClient
+    from patient_kernel import patch_nbclient
 
     reference = nbformat.read(path, as_version=4)
     checks = [reference.cells[e.check].source for e in parse_exercises(reference) if e.check is not None]
@@ -103,10 +105,8 @@ def test_student_copy_runs_and_each_check_fails_on_its_stub(student, path, monke
     copy = nbformat.read(student / path.name, as_version=4)
     first_solution = next(i for i, c in enumerate(copy.cells) if nbgrader(c).get("solution"))
     monkeypatch.setenv("GENAE_CACHE", os.environ.get("GENAE_CACHE", str(ROOT / ".cache" / "models")))  # shared models
-    # As in Jupyter or Colab: no MPLBACKEND in the kernel (the notebooks say %matplotlib inline). With
-    # MPLBACKEND=Agg, ipykernel 7.4 drops the execute_reply of chapter 7's widget cell and the client
-    # waits out its whole timeout.
-    monkeypatch.delenv("MPLBACKEND", raising=False)
+    monkeypatch.delenv("MPLBACKEND", raising=False)  # as in Jupyter or Colab: the notebooks say %matplotlib inline
+    patch_nbclient()  # a missed wake-up would otherwise make chapter 7's widget cell wait out the whole timeout
     NotebookClient(copy, timeout=900, kernel_name="python3", allow_errors=True,
                    resources={"metadata": {"path": str(ROOT / "notebooks")}}).execute()
     errors = [(i, o) for i, c in enumerate(copy.cells) if c.cell_type == "code"
