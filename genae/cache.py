@@ -38,21 +38,37 @@ def trained_model(kind: str, dataset: str = "digits", image_size: int = 32, late
                   width: int = 32, epochs: int = 20, batch_size: int = 64, seed: int = 0,
                   denoise_std: float | None = None, root: str | os.PathLike | None = None,
                   cache_dir: str | os.PathLike | None = None, device: str | torch.device | None = None,
-                  progress: bool = True) -> tuple[nn.Module, History]:
+                  progress: bool = True, snapshots: tuple[int, ...] = ()) -> tuple[nn.Module, History]:
     """Return a model of ``kind`` trained on ``dataset`` with these settings, and its history.
 
     Trains with :func:`genae.train.fit` (the paper's optimiser) the first time and
     caches the result; later calls with the same arguments load it. The model is
     in eval mode on ``device`` (CUDA when present for ``None``).
+
+    ``snapshots``: epoch counts below ``epochs`` at which, while training, the model
+    is also cached as the result of training for that many epochs. It is the same
+    model: :func:`~genae.train.fit` does nothing in its first epochs that depends
+    on how many follow, so a later call with ``epochs=5`` loads the 5-epoch
+    snapshot of a 20-epoch run instead of training again.
     """
     channels = CHANNELS.get(dataset)
     if channels is None:
         raise ValueError(f"unknown data set {dataset!r}: choose one of {', '.join(CHANNELS)}")
+    bad = [s for s in snapshots if isinstance(s, bool) or not isinstance(s, int) or not 1 <= s < epochs]
+    if bad:
+        raise ValueError(f"snapshots={snapshots!r}: each must be a whole number of epochs from 1 to epochs - 1 = "
+                         f"{epochs - 1}")
     model_args = dict(kind=kind, image_size=image_size, channels=channels, latent_dim=latent_dim,
                       width=width, denoise_std=denoise_std)
-    config = dict(model_args, dataset=dataset, epochs=epochs, batch_size=batch_size, seed=seed,
-                  root=str(root) if root else None)
-    path = Path(cache_dir or default_cache_dir()) / f"{kind}-{dataset}-{cache_key(config)}.pt"
+
+    def config_for(n_epochs: int) -> dict:
+        return dict(model_args, dataset=dataset, epochs=n_epochs, batch_size=batch_size, seed=seed,
+                    root=str(root) if root else None)
+
+    def path_for(n_epochs: int) -> Path:
+        return Path(cache_dir or default_cache_dir()) / f"{kind}-{dataset}-{cache_key(config_for(n_epochs))}.pt"
+
+    config, path = config_for(epochs), path_for(epochs)
     resolve_device(device)  # a bad device fails now, not after training
     if path.is_file():
         try:
@@ -63,6 +79,12 @@ def trained_model(kind: str, dataset: str = "digits", image_size: int = 32, late
     data = load_images(dataset, "train", image_size=image_size, root=root)
     torch.manual_seed(seed)
     model = make_model(**model_args)
-    history = fit(model, data, epochs=epochs, batch_size=batch_size, seed=seed, device=device, progress=progress)
+
+    def snapshot(history: History) -> None:
+        if len(history) in snapshots:
+            checkpoint.save(model, path_for(len(history)), history=list(history), training=config_for(len(history)))
+
+    history = fit(model, data, epochs=epochs, batch_size=batch_size, seed=seed, device=device, progress=progress,
+                  on_epoch=snapshot)
     checkpoint.save(model, path, history=history, training=config)
     return model.eval(), history
