@@ -65,6 +65,19 @@ def steps_list(text: str) -> list[int]:
     return steps
 
 
+def device_name(text: str) -> str:
+    """A device this machine has, kept as typed (torchrun's ranks pick their own GPU from it)."""
+    from genae.devices import resolve_device  # imports torch: only when --device is given
+
+    try:
+        resolve_device(text)
+    except ValueError as err:
+        message = str(err).split(": ")[0]  # the library's advice names device=...; the command line's is below
+        raise argparse.ArgumentTypeError(f"{message}: use --device cpu, cuda or cuda:N where they exist, or "
+                                         "leave --device out (CUDA when present, else the CPU)") from None
+    return text
+
+
 def figure_path(text: str) -> Path:
     path = Path(text)
     if path.suffix.lower().lstrip(".") not in FIGURE_FORMATS:
@@ -89,7 +102,7 @@ def build_parser(commands: dict[str, Callable]) -> Parser:
         p.add_argument("--root", help="folder holding the data set (for --data folder: the images)")
 
     def device_option(p: Parser) -> None:
-        p.add_argument("--device", help="cpu, cuda or cuda:N (default: CUDA when present)")
+        p.add_argument("--device", type=device_name, help="cpu, cuda or cuda:N (default: CUDA when present)")
 
     t = sub.add_parser("train", help="train a model (section 4.3)", description=commands["train"].__doc__)
     data_options(t, required=False)
