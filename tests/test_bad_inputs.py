@@ -25,7 +25,7 @@ from torch.utils.data import TensorDataset
 sys.path.insert(0, str(Path(__file__).parent))
 from conftest import tiny  # noqa: E402
 
-from genae import checkpoint, evaluate, linear, metrics, plots  # noqa: E402
+from genae import chainstats, checkpoint, evaluate, linear, metrics, plots  # noqa: E402
 from genae.cache import trained_model  # noqa: E402
 from genae.checkpoint import CheckpointError  # noqa: E402
 from genae.data import DataNotFoundError, load_images  # noqa: E402
@@ -276,6 +276,9 @@ ROWS = [
         lambda e: trained_model("vae", device="tpu", cache_dir=e.dir / "cache"), ValueError, ("'tpu'",)),
     Row("cache.trained_model", "epochs=-1",
         lambda e: trained_model("vae", image_size=16, epochs=-1, cache_dir=e.dir / "cache"), ValueError, ("-1",)),
+    Row("cache.trained_model", "a snapshot at or past the last epoch",
+        lambda e: trained_model("vae", image_size=16, epochs=5, snapshots=(5,), cache_dir=e.dir / "cache"), ValueError,
+        ("snapshots=(5,)", "1 to epochs - 1 = 4")),
     # --- genae.plots ---------------------------------------------------------------------------------------------
     Row("plots.show_images", "a NumPy array", lambda e: plots.show_images(np.zeros((2, 1, 8, 8))), TypeError,
         ("ndarray",)),
@@ -365,6 +368,32 @@ ROWS = [
         ("k must", "got 0")),
     Row("metrics.precision_recall", "no more samples than k",
         lambda e: metrics.precision_recall(e.feats[:3], e.feats, k=3), ValueError, ("3 samples", "at least 4")),
+    # --- genae.chainstats -----------------------------------------------------------------------------------------
+    Row("chainstats.aggregate_posterior", "8x8 images for a 16x16 model",
+        lambda e: chainstats.aggregate_posterior(e.model, torch.rand(3, 1, 8, 8)), ValueError, ("1x8x8", "1x16x16")),
+    Row("chainstats.aggregate_posterior", "batch_size=0",
+        lambda e: chainstats.aggregate_posterior(e.model, torch.rand(3, 1, 16, 16), batch_size=0), ValueError,
+        ("batch_size", "got 0")),
+    Row("chainstats.step_sizes", "a single state (no step)", lambda e: chainstats.step_sizes(torch.zeros(1, 2, 4)),
+        ValueError, ("(1, 2, 4)", "steps >= 1")),
+    Row("chainstats.step_sizes", "a NumPy trajectory", lambda e: chainstats.step_sizes(np.zeros((3, 2, 4))),
+        ValueError, ("ndarray",)),
+    Row("chainstats.nearest_distance", "images of another size than the reference",
+        lambda e: chainstats.nearest_distance(torch.zeros(2, 1, 4, 4), torch.zeros(2, 1, 5, 5)), ValueError,
+        ("(2, 1, 4, 4)", "(2, 1, 5, 5)", "same image shape")),
+    Row("chainstats.nearest_distance", "an empty reference",
+        lambda e: chainstats.nearest_distance(torch.zeros(2, 1, 4, 4), torch.zeros(0, 1, 4, 4)), ValueError,
+        ("reference is empty",)),
+    Row("chainstats.nearest_distance", "a NumPy reference",
+        lambda e: chainstats.nearest_distance(torch.zeros(2, 1, 4, 4), np.zeros((2, 1, 4, 4))), TypeError,
+        ("reference", "ndarray")),
+    Row("chainstats.nearest_distance", "batch_size=0",
+        lambda e: chainstats.nearest_distance(torch.zeros(2, 1, 4, 4), torch.zeros(2, 1, 4, 4), batch_size=0),
+        ValueError, ("batch_size", "got 0")),
+    Row("chainstats.total_variation", "a single image without the batch axis",
+        lambda e: chainstats.total_variation(torch.rand(1, 16, 16)), ValueError, ("(1, 16, 16)", "N, C, H, W")),
+    Row("chainstats.total_variation", "a NumPy batch", lambda e: chainstats.total_variation(np.zeros((2, 1, 4, 4))),
+        TypeError, ("ndarray",)),
     # --- genae.evaluate -------------------------------------------------------------------------------------------
     Row("evaluate.evaluate_chain", "colour images for a grey model and classifier",
         lambda e: evaluate.evaluate_chain(e.model, e.classifier, torch.rand(20, 3, 16, 16), n_samples=10),
@@ -421,10 +450,10 @@ ROWS = [
                       "--latent-dim", "4", "--no-progress", "--out", "DIR/cli-beta"), CliExit,
         ("exit 2", "(1.5, 0.999)")),
     Row("genae train", "--device tpu", lambda e: cli(e, "train", "--data", "digits", "--device", "tpu",
-                                                      "--out", "DIR/r"), CliExit, ("exit 2", "'tpu'")),
+                                                      "--out", "DIR/r"), CliExit, ("exit 2", "'tpu'", "--device cpu")),
     Row("genae train", "--device cuda without CUDA",
         lambda e: cli(e, "train", "--data", "digits", "--device", "cuda", "--out", "DIR/r"), CliExit,
-        ("exit 2", "'cuda'", "no CUDA GPU"), needs_no_cuda=True),
+        ("exit 2", "'cuda'", "no CUDA GPU", "--device cpu"), needs_no_cuda=True),
     Row("genae train", "--data folder with a --root that does not exist",
         lambda e: cli(e, "train", "--data", "folder", "--root", "DIR/nowhere", "--out", "DIR/r"), CliExit,
         ("exit 2", "nowhere", "does not exist")),
