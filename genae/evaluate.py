@@ -28,6 +28,7 @@ import pandas as pd
 import torch
 from torch import Tensor, nn
 
+from genae.chainstats import aggregate_posterior
 from genae.interpolate import slerp
 from genae.mcmc import run_chain, sample_prior
 from genae.metrics import frechet_distance, median_bandwidth, mmd, precision_recall
@@ -77,15 +78,6 @@ def _encode(model: nn.Module, images: Tensor, sample: bool, generator: torch.Gen
 
 
 @torch.no_grad()
-def draw_q(model: nn.Module, images: Tensor, generator: torch.Generator, batch_size: int = 500) -> Tensor:
-    """Draws from Q(Z): sampled encodings of ``images``, corrupted first for a denoising model as in training."""
-    dev = _device(model)
-    return torch.cat([model.encode(model.corrupt(images[i:i + batch_size].to(dev), generator=generator),
-                                   sample=True, generator=generator).cpu()
-                      for i in range(0, len(images), batch_size)])
-
-
-@torch.no_grad()
 def _decode(model: nn.Module, z: Tensor, batch_size: int = 500) -> Tensor:
     dev = _device(model)
     return torch.cat([model.decode(z[i:i + batch_size].to(dev)).cpu() for i in range(0, len(z), batch_size)])
@@ -107,7 +99,7 @@ class _Reference:
             check_images(real, model.channels, model.image_size)
             g = torch.Generator(device=_device(model)).manual_seed(seed)
             self.generator = g
-            self.q = draw_q(model, real, g)
+            self.q = aggregate_posterior(model, real, g)
             self.p = sample_prior(len(real), model.latent_dim, generator=g, device=_device(model)).cpu()
             # one kernel width for every step, so MMDs along a chain are on one scale
             self.bandwidth = median_bandwidth(self.q, self.p)
@@ -239,7 +231,7 @@ def real_baseline(model: nn.Module | None, extractor, real_a: Tensor, real_b: Te
         ref = _Reference(model, extractor, real_b, seed, k)
         row = {"path": "real vs real", "step": 0, "sample": None, "n": len(real_a), **ref.image_metrics(real_a)}
         if model is not None:  # real_a's own draws from Q(Z), in place of the chain's latents
-            row.update(ref.latent_metrics(draw_q(model, real_a, ref.generator)))
+            row.update(ref.latent_metrics(aggregate_posterior(model, real_a, ref.generator)))
     return _columns(pd.DataFrame([row]))
 
 
