@@ -23,7 +23,7 @@ import torch
 from torch import Tensor, nn
 from torchmetrics.functional.image import total_variation as _summed_total_variation
 
-from genae.validate import check_images
+from genae.validate import check_images, check_tensor
 
 
 def _device_of(model: nn.Module) -> torch.device:
@@ -80,10 +80,8 @@ def nearest_distance(images: Tensor, reference: Tensor, batch_size: int = 512) -
     of a reference image; for digits at 32x32 a held-out test image is about
     0.1 from its nearest training image.
     """
-    for name, value in (("images", images), ("reference", reference)):
-        if not isinstance(value, Tensor):
-            raise TypeError(f"{name} must be a torch.Tensor (N, C, H, W), got {type(value).__name__}: "
-                            "convert it with torch.as_tensor")
+    check_tensor(images, "images", "(N, C, H, W)")
+    check_tensor(reference, "reference", "(N, C, H, W)")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     if images.dim() != 4 or reference.dim() != 4 or images.shape[1:] != reference.shape[1:]:
@@ -104,9 +102,7 @@ def total_variation(images: Tensor) -> Tensor:
     torchmetrics' total variation summed over the image, divided by the number
     of neighbouring pairs, so images of any size compare on the same scale.
     """
-    if not isinstance(images, Tensor):
-        raise TypeError(f"images must be a torch.Tensor (N, C, H, W), got {type(images).__name__}: "
-                        "convert it with torch.as_tensor")
+    check_tensor(images, "images", "(N, C, H, W)")
     if images.dim() != 4 or min(images.shape[-2:]) < 2:
         raise ValueError(f"images must be a batch (N, C, H, W) with H, W >= 2, got shape {tuple(images.shape)}")
     _, c, h, w = images.shape

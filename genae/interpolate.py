@@ -12,13 +12,12 @@ import math
 import torch
 from torch import Tensor
 
-from genae.validate import check_steps
+from genae.validate import check_steps, check_tensor
 
 
 def _check_pair(z_a: Tensor, z_b: Tensor, steps: int) -> None:
-    for name, z in (("z_a", z_a), ("z_b", z_b)):
-        if not isinstance(z, Tensor):
-            raise TypeError(f"{name} must be a torch.Tensor, got {type(z).__name__}: convert it with torch.as_tensor")
+    check_tensor(z_a, "z_a")
+    check_tensor(z_b, "z_b")
     if z_a.shape != z_b.shape:
         raise ValueError(f"z_a and z_b must have the same shape, got {tuple(z_a.shape)} and {tuple(z_b.shape)}")
     if z_a.dim() < 1 or not z_a.is_floating_point():

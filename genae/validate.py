@@ -8,13 +8,19 @@ import torch
 from torch import Tensor
 
 
+def check_tensor(value: object, name: str, shape: str = "") -> None:
+    """Raise ``TypeError`` naming ``name`` unless ``value`` is a torch.Tensor (``shape`` says which, e.g. "(N, D)")."""
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor{' ' + shape if shape else ''}, got {type(value).__name__}: "
+                        "convert it with torch.as_tensor")
+
+
 def check_images(x: Tensor, channels: int, image_size: int, check_range: bool = True) -> None:
     """Raise ``ValueError`` unless ``x`` is a float batch (N, channels, image_size, image_size) in [0, 1].
 
     ``check_range=False`` allows values outside [0, 1], as corrupted images have.
     """
-    if not isinstance(x, Tensor):
-        raise TypeError(f"images must be a torch.Tensor, got {type(x).__name__}")
+    check_tensor(x, "images")
     if not x.is_floating_point():
         raise ValueError(f"images must be floating point in [0, 1], got dtype {x.dtype}: "
                          "divide integer pixels by 255 (x.float() / 255)")
@@ -36,8 +42,7 @@ def check_images(x: Tensor, channels: int, image_size: int, check_range: bool = 
 
 def check_latents(z: Tensor, latent_dim: int) -> None:
     """Raise ``ValueError`` unless ``z`` is a float batch of shape (N, latent_dim)."""
-    if not isinstance(z, Tensor):
-        raise TypeError(f"latents must be a torch.Tensor, got {type(z).__name__}")
+    check_tensor(z, "latents")
     if not z.is_floating_point() or z.dim() != 2 or z.shape[1] != latent_dim:
         raise ValueError(f"latents must be a float tensor of shape (N, {latent_dim}), "
                          f"got {z.dtype} of shape {tuple(z.shape)}")
