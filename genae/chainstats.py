@@ -23,11 +23,8 @@ import torch
 from torch import Tensor, nn
 from torchmetrics.functional.image import total_variation as _summed_total_variation
 
+from genae.devices import model_device
 from genae.validate import check_images, check_tensor
-
-
-def _device_of(model: nn.Module) -> torch.device:
-    return next(model.parameters(), torch.empty(0)).device
 
 
 @torch.no_grad()
@@ -50,7 +47,7 @@ def aggregate_posterior(model: nn.Module, images: Tensor, generator: torch.Gener
         check_images(images, model.channels, model.image_size)
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    device, was_training = _device_of(model), model.training
+    device, was_training = model_device(model), model.training
     model.eval()
     try:
         parts = [model.encode(model.corrupt(x.to(device), generator=generator), generator=generator).cpu()

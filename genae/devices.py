@@ -35,3 +35,8 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
         raise ValueError(f"device {device!r} was requested but Apple's MPS is not available here: "
                          "pass device='cpu' or device=None")
     return dev
+
+
+def model_device(model: torch.nn.Module) -> torch.device:
+    """The device a model's weights are on (the CPU for a model without any)."""
+    return next(model.parameters(), torch.empty(0)).device

@@ -29,6 +29,7 @@ import torch
 from torch import Tensor, nn
 
 from genae.chainstats import aggregate_posterior
+from genae.devices import model_device
 from genae.interpolate import slerp
 from genae.mcmc import run_chain, sample_prior
 from genae.metrics import frechet_distance, median_bandwidth, mmd, precision_recall
@@ -65,21 +66,17 @@ def _eval_mode(model: nn.Module | None) -> Iterator[None]:
             model.train(was_training)
 
 
-def _device(model: nn.Module) -> torch.device:
-    return next(model.parameters(), torch.empty(0)).device
-
-
 @torch.no_grad()
 def _encode(model: nn.Module, images: Tensor, sample: bool, generator: torch.Generator,
             batch_size: int = 500) -> Tensor:
-    dev = _device(model)
+    dev = model_device(model)
     return torch.cat([model.encode(images[i:i + batch_size].to(dev), sample=sample, generator=generator).cpu()
                       for i in range(0, len(images), batch_size)])
 
 
 @torch.no_grad()
 def _decode(model: nn.Module, z: Tensor, batch_size: int = 500) -> Tensor:
-    dev = _device(model)
+    dev = model_device(model)
     return torch.cat([model.decode(z[i:i + batch_size].to(dev)).cpu() for i in range(0, len(z), batch_size)])
 
 
@@ -97,10 +94,10 @@ class _Reference:
         self.model = model
         if model is not None:
             check_images(real, model.channels, model.image_size)
-            g = torch.Generator(device=_device(model)).manual_seed(seed)
+            g = torch.Generator(device=model_device(model)).manual_seed(seed)
             self.generator = g
             self.q = aggregate_posterior(model, real, g)
-            self.p = sample_prior(len(real), model.latent_dim, generator=g, device=_device(model)).cpu()
+            self.p = sample_prior(len(real), model.latent_dim, generator=g, device=model_device(model)).cpu()
             # one kernel width for every step, so MMDs along a chain are on one scale
             self.bandwidth = median_bandwidth(self.q, self.p)
 
@@ -195,7 +192,7 @@ def _evaluate(model, extractor, real, n_samples, steps, sample, interpolation_st
             rows.append({"path": path, "step": s, "sample": sample, "n": trajectory.shape[1],
                          **ref.image_metrics(_decode(model, trajectory[s])), **ref.latent_metrics(trajectory[s])})
 
-    dev, g = _device(model), ref.generator
+    dev, g = model_device(model), ref.generator
     z0 = sample_prior(n_samples, model.latent_dim, generator=g, device=dev)
     measure("prior sample", run_chain(model, z0, max(steps), sample=sample, generator=g), steps)
     if interpolation_steps:

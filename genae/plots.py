@@ -14,6 +14,8 @@ import torch
 from torch import Tensor, nn
 from torchvision.utils import make_grid
 
+from genae.devices import model_device
+
 
 def show_images(images: Tensor, nrow: int = 8, title: str | None = None, ax: plt.Axes | None = None,
                 padding: int = 2) -> plt.Axes:
@@ -56,7 +58,7 @@ def decode_steps(model: nn.Module, trajectory: Tensor, steps: Sequence[int]) -> 
         raise ValueError(f"the trajectory has steps 0..{len(trajectory) - 1}, but step {bad[0]!r} was asked for")
     was_training = model.training
     model.eval()
-    device = next(model.parameters(), torch.empty(0)).device
+    device = model_device(model)
     images = [model.decode(trajectory[s].to(device)).cpu() for s in steps]
     model.train(was_training)
     return images
