@@ -8,6 +8,15 @@ torch.set_num_threads(min(2, torch.get_num_threads()))
 
 
 @pytest.fixture
+def one_thread():
+    """Torch on one thread for the test (tiny models train fastest so on shared cores), then as it was."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
 def digits16():
     from genae.data import load_images
 

@@ -23,14 +23,7 @@ import genae.files
 from genae import checkpoint
 from genae.files import atomic_path, remove_stale
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """The saves under test train tiny models first: one thread is fastest on shared cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models train fastest on one thread
 
 
 def only(folder, *names):

@@ -20,12 +20,7 @@ from genae.train import STATE_FILE, fit
 KW = dict(epochs=1, batch_size=64, seed=0, progress=False)  # 22 steps on the digits
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models train fastest on one thread
 
 
 def patch_terms(model, change):
