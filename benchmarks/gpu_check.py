@@ -188,7 +188,7 @@ def main(argv=None) -> None:
         from_disk = timed_fit("dvae", size, folder, steps, args.warmup, device)
     train = results["dvae"]["img_s"]
     print(f"loader alone: {load:.0f} img/s; DVAE training from memory: {train:.0f} img/s; from the JPEG files end to "
-          f"end: {from_disk['img_s']:.0f} img/s (with fit's z_std pass over 1,024 images read without workers)")
+          f"end: {from_disk['img_s']:.0f} img/s")
     bound = "the loader (decoding)" if load < train else "training (the GPU)"
     print(f"bound by {bound}: the loader delivers {load / train:.2f}x what training consumes")
 

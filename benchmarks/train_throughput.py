@@ -11,12 +11,11 @@ genae, ...) so that a change in the machine's load hits both; the table gives
 the best and the median of the repeats.
 
 What each trainer does per epoch beyond the steps is left in, since it is part
-of using it: genae measures the encodings' spread (``z_std``, a forward pass
-over up to 1,024 images); pythae copies the model when the loss improved
-(``keep_best_on_train``, its default without validation data) and saves the
-final model. pythae's data loader also keeps the short last batch that genae
-drops, so images/s counts the images each one actually trained on. A third
-row times genae with its z_std pass switched off, to separate the steps from it.
+of using it: genae reports the encodings' spread (``z_std``, from the encodings
+its steps already drew: no extra pass); pythae copies the model when the loss
+improved (``keep_best_on_train``, its default without validation data) and
+saves the final model. pythae's data loader also keeps the short last batch
+that genae drops, so images/s counts the images each one actually trained on.
 
 pythae is NOT a dependency of genae: install it only to run this benchmark,
 
@@ -40,7 +39,6 @@ import time
 import torch
 from torch.utils.data import TensorDataset
 
-import genae.train
 from genae.data import load_images
 from genae.models import make_model
 from genae.train import epoch_batches, fit
@@ -81,16 +79,6 @@ def time_genae(make, data: TensorDataset, epochs: int, device: str) -> tuple[flo
     _sync(device)
     seconds = time.perf_counter() - start
     return seconds, epochs * sum(len(b) for b in epoch_batches(len(data), 64, 0, 0))
-
-
-def time_genae_steps(make, data: TensorDataset, epochs: int, device: str) -> tuple[float, int]:
-    """genae without its per-epoch z_std pass: the training steps alone (for the breakdown, not a usable run)."""
-    real = genae.train.encoding_std
-    genae.train.encoding_std = lambda *args, **kwargs: float("nan")
-    try:
-        return time_genae(make, data, epochs, device)
-    finally:
-        genae.train.encoding_std = real
 
 
 def time_pythae(make, data: TensorDataset, epochs: int, device: str) -> tuple[float, int]:
@@ -148,9 +136,9 @@ def main() -> None:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"VAE {shape}, {name} ({len(data)} images), batch 64, {args.epochs} epochs, device {args.device}, "
           f"{args.threads} thread(s), torch {torch.__version__}, load average {load:.1f}")
-    rates: dict[str, list[float]] = {"genae": [], "pythae": [], "genae, steps only": []}
+    rates: dict[str, list[float]] = {"genae": [], "pythae": []}
     for _ in range(args.repeats):
-        for label, timer in (("genae", time_genae), ("pythae", time_pythae), ("genae, steps only", time_genae_steps)):
+        for label, timer in (("genae", time_genae), ("pythae", time_pythae)):
             seconds, n = timer(make, data, args.epochs, args.device)
             rates[label].append(n / seconds)
     print(f"{'trainer':18} {'best img/s':>11} {'median img/s':>13}   runs")
@@ -159,9 +147,6 @@ def main() -> None:
     print(f"genae / pythae: {max(rates['genae']) / max(rates['pythae']):.2f}x (best), "
           f"{statistics.median(rates['genae']) / statistics.median(rates['pythae']):.2f}x (median); "
           f"load average now {os.getloadavg()[0]:.1f}")
-    steps = rates["genae, steps only"]
-    print(f"genae without its z_std pass / pythae: {max(steps) / max(rates['pythae']):.2f}x (best), "
-          f"{statistics.median(steps) / statistics.median(rates['pythae']):.2f}x (median)")
 
 
 if __name__ == "__main__":

@@ -19,9 +19,11 @@ from torch import nn
 
 from genae import checkpoint
 from genae.data import CHANNELS, load_images
+from genae.defaults import QUICK
 from genae.devices import resolve_device
 from genae.models import make_model
-from genae.train import History, fit
+from genae.train import TRAINER_VERSION, History, fit
+from genae.validate import check_choice
 
 
 def default_cache_dir() -> Path:
@@ -34,12 +36,15 @@ def cache_key(config: dict) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def trained_model(kind: str, dataset: str = "digits", image_size: int = 32, latent_dim: int = 16,
-                  width: int = 32, epochs: int = 20, batch_size: int = 64, seed: int = 0,
+def trained_model(kind: str, dataset: str = QUICK.dataset, image_size: int = QUICK.image_size,
+                  latent_dim: int = QUICK.latent_dim, width: int = QUICK.width, epochs: int = QUICK.epochs,
+                  batch_size: int = QUICK.batch_size, seed: int = QUICK.seed,
                   denoise_std: float | None = None, root: str | os.PathLike | None = None,
                   cache_dir: str | os.PathLike | None = None, device: str | torch.device | None = None,
                   progress: bool = True, snapshots: tuple[int, ...] = ()) -> tuple[nn.Module, History]:
     """Return a model of ``kind`` trained on ``dataset`` with these settings, and its history.
+
+    The defaults are the notebooks' quick settings (:data:`genae.defaults.QUICK`).
 
     Trains with :func:`genae.train.fit` (the paper's optimiser) the first time and
     caches the result; later calls with the same arguments load it. The model is
@@ -51,22 +56,20 @@ def trained_model(kind: str, dataset: str = "digits", image_size: int = 32, late
     on how many follow, so a later call with ``epochs=5`` loads the 5-epoch
     snapshot of a 20-epoch run instead of training again.
     """
-    channels = CHANNELS.get(dataset)
-    if channels is None:
-        raise ValueError(f"unknown data set {dataset!r}: choose one of {', '.join(CHANNELS)}")
-    bad = [s for s in snapshots if isinstance(s, bool) or not isinstance(s, int) or not 1 <= s < epochs]
-    if bad:
-        raise ValueError(f"snapshots={snapshots!r}: each must be a whole number of epochs from 1 to epochs - 1 = "
-                         f"{epochs - 1}")
+    channels = CHANNELS[check_choice(dataset, "data set", list(CHANNELS))]
+    if any(isinstance(s, bool) or not isinstance(s, int) or not 1 <= s < epochs for s in snapshots):
+        raise ValueError(f"snapshots={snapshots!r}: each must be a whole number of epochs from 1 to "
+                         f"epochs - 1 = {epochs - 1}")
     model_args = dict(kind=kind, image_size=image_size, channels=channels, latent_dim=latent_dim,
                       width=width, denoise_std=denoise_std)
 
-    def config_for(n_epochs: int) -> dict:
+    def config_for(n_epochs: int) -> dict:  # the trainer's version: a change of training retrains
         return dict(model_args, dataset=dataset, epochs=n_epochs, batch_size=batch_size, seed=seed,
-                    root=str(root) if root else None)
+                    root=str(root) if root else None, trainer=TRAINER_VERSION)
 
     def path_for(n_epochs: int) -> Path:
-        return Path(cache_dir or default_cache_dir()) / f"{kind}-{dataset}-{cache_key(config_for(n_epochs))}.pt"
+        name = f"{kind}-{dataset}-{cache_key(config_for(n_epochs))}.pt"
+        return Path(cache_dir or default_cache_dir()) / name
 
     config, path = config_for(epochs), path_for(epochs)
     resolve_device(device)  # a bad device fails now, not after training
@@ -74,17 +77,19 @@ def trained_model(kind: str, dataset: str = "digits", image_size: int = 32, late
         try:
             model = checkpoint.load(path, device=device)
             return model, list(model.checkpoint_extra["history"])
-        except (checkpoint.CheckpointError, KeyError) as err:  # damaged outside genae: the cache is derived data
-            warnings.warn(f"the cached model {path} could not be read ({err}): training it again", stacklevel=2)
+        except (checkpoint.CheckpointError, KeyError) as err:  # damaged outside genae: derived data
+            warnings.warn(f"the cached model {path} could not be read ({err}): training it again",
+                          stacklevel=2)
     data = load_images(dataset, "train", image_size=image_size, root=root)
     torch.manual_seed(seed)
     model = make_model(**model_args)
 
     def snapshot(history: History) -> None:
         if len(history) in snapshots:
-            checkpoint.save(model, path_for(len(history)), history=list(history), training=config_for(len(history)))
+            checkpoint.save(model, path_for(len(history)), history=list(history),
+                            training=config_for(len(history)))
 
-    history = fit(model, data, epochs=epochs, batch_size=batch_size, seed=seed, device=device, progress=progress,
-                  on_epoch=snapshot)
+    history = fit(model, data, epochs=epochs, batch_size=batch_size, seed=seed, device=device,
+                  progress=progress, on_epoch=snapshot)
     checkpoint.save(model, path, history=history, training=config)
     return model.eval(), history

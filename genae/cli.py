@@ -103,7 +103,7 @@ def interpolate(args: argparse.Namespace) -> int:
     from genae.data import CHANNELS, load_images
     from genae.interpolate import slerp
     from genae.mcmc import run_chain
-    from genae.train import images_of
+    from genae.loader import images_of
 
     model, device = _load_model(args)
     if CHANNELS[args.data] != model.channels:
@@ -140,7 +140,7 @@ def evaluate(args: argparse.Namespace) -> int:
     from genae.data import load_images
     from genae.evaluate import evaluate_chain, real_baseline, split_halves
     from genae.features import feature_extractor
-    from genae.train import images_of
+    from genae.loader import images_of
 
     model, device = _load_model(args)
     data = load_images(args.data, "test", image_size=model.image_size, root=args.root)

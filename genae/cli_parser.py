@@ -11,8 +11,11 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
-PAPER = dict(kind="dvae", image_size=64, latent_dim=200, width=64, epochs=20, batch_size=64, lr=2e-4,
-             beta1=0.5, beta2=0.999, seed=0)
+from genae.defaults import IMAGE_SIZES, KINDS, PAPER_DENOISE_STD
+from genae.defaults import PAPER as _PAPER
+
+#: The paper's settings (genae.defaults.PAPER) that ``genae train`` starts from.
+PAPER = {k: v for k, v in _PAPER.asdict().items() if k != "dataset"}
 #: Settings that define a run: a resumed run must keep them. Others (epochs, device, workers...) may change.
 RUN_KEYS = ("data", "kind", "image_size", "latent_dim", "width", "denoise_std", "batch_size", "lr", "beta1",
             "beta2", "seed")
@@ -88,7 +91,11 @@ def figure_path(text: str) -> Path:
 def build_parser(commands: dict[str, Callable]) -> Parser:
     """The ``genae`` parser; ``commands`` maps each subcommand to its function (whose docstring describes it)."""
     from genae.data import CHANNELS
-    from genae.models import IMAGE_SIZES, KINDS
+
+    def default(key: str) -> str:  # the help's defaults, written from genae.defaults.PAPER
+        value = PAPER[key]
+        small = isinstance(value, float) and value < 1e-3
+        return f"(default: {f'{value:.0e}'.replace('e-0', 'e-') if small else value})"
 
     parser = Parser(prog="genae", description="Sampling from generative autoencoders with Markov chains: "
                     "the paper's experiments from a shell.",
@@ -107,19 +114,21 @@ def build_parser(commands: dict[str, Callable]) -> Parser:
     t = sub.add_parser("train", help="train a model (section 4.3)", description=commands["train"].__doc__)
     data_options(t, required=False)
     t.add_argument("--download", action="store_true", help="download a torchvision data set that is not on disk")
-    t.add_argument("--kind", choices=KINDS, help=f"the model (default: {PAPER['kind']})")
-    t.add_argument("--image-size", type=int, choices=IMAGE_SIZES, help="side of the square images (default: 64)")
-    t.add_argument("--latent-dim", type=whole(1), help="size of z (default: 200)")
-    t.add_argument("--width", type=whole(1), help="channels of the first convolution (default: 64)")
-    t.add_argument("--denoise-std", type=float, help="corruption std for dvae/daae (default: the paper's 0.5)")
-    t.add_argument("--epochs", type=whole(0), default=PAPER["epochs"], help="epochs in all, counting resumed "
-                   "ones (default: 20)")
-    t.add_argument("--batch-size", type=whole(1), help="global batch, split across ranks under torchrun "
-                   "(default: 64)")
-    t.add_argument("--lr", type=positive_float, help="Adam's learning rate (default: 2e-4)")
-    t.add_argument("--beta1", type=float, help="Adam's beta1 (default: 0.5)")
-    t.add_argument("--beta2", type=float, help="Adam's beta2 (default: 0.999)")
-    t.add_argument("--seed", type=whole(0), help="seeds the weights, noise and data order (default: 0)")
+    t.add_argument("--kind", choices=KINDS, help=f"the model {default('kind')}")
+    t.add_argument("--image-size", type=int, choices=IMAGE_SIZES,
+                   help=f"side of the square images {default('image_size')}")
+    t.add_argument("--latent-dim", type=whole(1), help=f"size of z {default('latent_dim')}")
+    t.add_argument("--width", type=whole(1), help=f"channels of the first convolution {default('width')}")
+    t.add_argument("--denoise-std", type=float,
+                   help=f"corruption std for dvae/daae (default: the paper's {PAPER_DENOISE_STD})")
+    t.add_argument("--epochs", type=whole(0), default=PAPER["epochs"],
+                   help=f"epochs in all, counting resumed ones {default('epochs')}")
+    t.add_argument("--batch-size", type=whole(1),
+                   help=f"global batch, split across ranks under torchrun {default('batch_size')}")
+    t.add_argument("--lr", type=positive_float, help=f"Adam's learning rate {default('lr')}")
+    t.add_argument("--beta1", type=float, help=f"Adam's beta1 {default('beta1')}")
+    t.add_argument("--beta2", type=float, help=f"Adam's beta2 {default('beta2')}")
+    t.add_argument("--seed", type=whole(0), help=f"seeds the weights, noise and data order {default('seed')}")
     device_option(t)
     t.add_argument("--num-workers", type=whole(0), default=None,
                    help="DataLoader workers for data read from disk (default: one per core, at most 8)")

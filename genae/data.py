@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset, TensorDataset
 
+from genae.validate import check_choice, check_int
+
 CHANNELS = {"digits": 1, "mnist": 1, "fashion-mnist": 1, "svhn": 3, "celeba": 3, "folder": 3}
 SPLITS = {"digits": ("train", "test"), "mnist": ("train", "test"), "fashion-mnist": ("train", "test"),
           "svhn": ("train", "test", "extra"), "celeba": ("train", "valid", "test", "all"),
@@ -48,12 +50,10 @@ def load_images(name: str, split: str = "train", image_size: int = 32, root: str
         root: folder holding the data (for ``"folder"``, the images); default :func:`default_root`.
         download: fetch a torchvision data set that is not on disk yet.
     """
-    if name not in CHANNELS:
-        raise ValueError(f"unknown data set {name!r}: choose one of {', '.join(CHANNELS)}")
+    check_choice(name, "data set", list(CHANNELS))
     if split not in SPLITS[name]:
         raise ValueError(f"data set {name!r} has no split {split!r}: choose one of {', '.join(SPLITS[name])}")
-    if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 1:
-        raise ValueError(f"image_size must be a positive integer, got {image_size!r}")
+    check_int(image_size, "image_size", low=1)
     if name == "digits":
         return _digits(split, image_size)
     if name == "folder":

@@ -38,6 +38,7 @@ from torch import Tensor, nn
 from torch.distributed import _functional_collectives as funcol
 
 from genae.devices import resolve_device
+from genae.seeds import mix_seed
 
 
 def active() -> bool:
@@ -115,7 +116,7 @@ def shard(batch: Tensor) -> Tensor:
 def seed_rank(seed: int) -> None:
     """Seed this rank's noise: rank 0 as one process would, the others from streams of their own."""
     if active() and rank() > 0:
-        torch.manual_seed(seed * 1_000_003 + 104_729 * rank())
+        torch.manual_seed(mix_seed(seed, 104_729 * rank()))
 
 
 def _summed(t: Tensor) -> Tensor:
@@ -217,19 +218,40 @@ def all_reduce_gradients(groups: dict[str, list[nn.Parameter]]) -> None:
         offset += p.numel()
 
 
-def mean_terms(terms: dict[str, float]) -> dict[str, float]:
-    """The loss terms averaged over ranks: the global batch's means, as one process would log them."""
-    if not active():
+def mean_tensors(terms: dict[str, Tensor], skip: tuple[str, ...] = ()) -> dict[str, Tensor]:
+    """The scalar loss terms averaged over ranks (the global batch's means), in one collective.
+
+    The terms named in ``skip`` are left as they are (unchanged in one process).
+    """
+    names = [k for k in terms if k not in skip]
+    if not active() or not names:
         return terms
-    device = "cuda" if dist.get_backend() == "nccl" else "cpu"
-    values = torch.tensor(list(terms.values()), dtype=torch.float64, device=device)
+    values = torch.stack([terms[k].to(torch.float64) for k in names])
     dist.all_reduce(values)
-    return dict(zip(terms, (values / world_size()).tolist()))
+    return {**terms, **dict(zip(names, values / world_size()))}
 
 
-def mean_value(value: float) -> float:
-    """One number averaged over ranks."""
-    return mean_terms({"v": value})["v"]
+def sum_tensor(t: Tensor) -> Tensor:
+    """``t`` summed over ranks (``t`` itself in one process)."""
+    if not active():
+        return t
+    t = t.clone()
+    dist.all_reduce(t)
+    return t
+
+
+def prepare(model: nn.Module, seed: int) -> list[tuple[nn.Module, str, nn.Module]]:
+    """Ready ``model`` and the random streams for training on this rank; seeds one process too.
+
+    Under torchrun: batch norm synchronised across ranks, rank 0's weights on every rank,
+    and each rank's noise from a stream of its own. Returns what :func:`revert_batchnorm`
+    needs when training ends.
+    """
+    swapped = convert_batchnorm(model) if active() else []
+    broadcast_state(model)
+    torch.manual_seed(seed)
+    seed_rank(seed)
+    return swapped
 
 
 def _rng_state() -> dict[str, Tensor]:
@@ -261,4 +283,4 @@ def restore_rng(states: list[dict[str, Tensor]] | None, seed: int, position: int
         warnings.warn(f"the checkpoint was written by {len(states) if states else 1} process(es), not "
                       f"{world_size()}: the noise is reseeded, so the run goes on equivalently but not identically",
                       stacklevel=2)
-    torch.manual_seed((seed * 1_000_003 + position) * 1_000_003 + rank())
+    torch.manual_seed(mix_seed(seed, position, rank()))

@@ -28,6 +28,8 @@ from genae import checkpoint
 from genae.cache import cache_key, default_cache_dir
 from genae.data import CHANNELS, load_images
 from genae.devices import resolve_device
+from genae.models import evaluating
+from genae.validate import check_int
 
 CLASSIFIER_SETS = ("digits", "mnist", "fashion-mnist")  # labelled, small, grey: the book trains a classifier
 N_CLASSES = 10
@@ -67,14 +69,9 @@ class DomainClassifier(nn.Module):
             raise ValueError(f"the classifier takes images (N, {ch}, {size}, {size}), got {got}: "
                              f"decode or load images with image_size={size}")
         device = next(self.parameters()).device
-        was_training = self.training
-        self.eval()
-        try:
-            with torch.no_grad():
-                return torch.cat([fn(images[i:i + batch_size].to(device).float()).cpu()
-                                  for i in range(0, len(images), batch_size)])
-        finally:
-            self.train(was_training)
+        with evaluating(self), torch.no_grad():
+            return torch.cat([fn(images[i:i + batch_size].to(device).float()).cpu()
+                              for i in range(0, len(images), batch_size)])
 
     def features(self, images: Tensor) -> Tensor:
         """Penultimate-layer features, shape (N, feature_dim)."""
@@ -145,9 +142,8 @@ def domain_classifier(dataset: str = "digits", image_size: int = 32, root: str |
         raise ValueError(f"a domain classifier needs a labelled data set of digits or clothes "
                          f"({', '.join(CLASSIFIER_SETS)}), got {dataset!r}: for svhn, celeba or folder use "
                          "InceptionFeatures (feature_extractor picks it)")
-    for name, value, low in (("epochs", epochs, 1), ("width", width, 1), ("feature_dim", feature_dim, 1)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}")
+    for name, value in (("epochs", epochs), ("width", width), ("feature_dim", feature_dim)):
+        check_int(value, name, low=1)
     if image_size % 4:
         raise ValueError(f"image_size must be a multiple of 4 for the classifier, got {image_size!r}")
     channels = CHANNELS[dataset]

@@ -24,6 +24,21 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, TensorDataset, get_worker_info
 
+from genae.seeds import mix_seed
+from genae.validate import check_int
+
+
+def epoch_batches(n: int, batch_size: int, seed: int, epoch: int) -> list[Tensor]:
+    """The index batches of one epoch: a permutation fixed by (seed, epoch), without a short last batch.
+
+    Dropping the short batch keeps batch norm away from batches of one; a data
+    set smaller than one batch gives a single batch of everything.
+    """
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(mix_seed(seed, epoch)))
+    if n < batch_size:
+        return [order]
+    return list(order[: n - n % batch_size].split(batch_size))
+
 
 def images_of(batch) -> Tensor:
     """The images of a batch that may carry labels as a second item."""
@@ -31,7 +46,9 @@ def images_of(batch) -> Tensor:
 
 
 def default_workers() -> int:
-    """Loader workers per process: one per core this process may use (shared among torchrun's local ranks), at most 8.
+    """Loader workers per process: one per core this process may use, at most 8.
+
+    torchrun's local ranks share the cores.
 
     One core gives 0: the main process reads the data itself.
     """
@@ -41,7 +58,7 @@ def default_workers() -> int:
 
 
 class _EpochSampler:
-    """The batch sampler of a loader kept across epochs: :class:`BatchStream` sets the epoch's batches before each."""
+    """The batch sampler of a loader kept across epochs: :class:`BatchStream` sets each epoch's batches."""
 
     def __init__(self) -> None:
         self.epoch, self.batches = 0, []
@@ -64,8 +81,8 @@ class _SeededItems(Dataset):
 
     def __getitem__(self, key: tuple[int, int]):
         epoch, i = key
-        if get_worker_info() is not None:  # in the main process (0 workers) the global RNG is checkpointed anyway
-            s = ((self.seed * 1_000_003 + epoch) * 1_000_003 + i) % 2**63
+        if get_worker_info() is not None:  # in the main process the global RNG is checkpointed anyway
+            s = mix_seed(self.seed, epoch, i) % 2**63
             torch.manual_seed(s)
             random.seed(s)
             np.random.seed(s % 2**32)
@@ -73,7 +90,7 @@ class _SeededItems(Dataset):
 
 
 class BatchStream:
-    """Yields the image batches of one epoch: ``stream(epoch, batches)``, ``batches`` a list of index tensors.
+    """Yields the image batches of one epoch: ``stream(epoch, batches)``, a list of index tensors.
 
     Args:
         dataset: the training images (optionally followed by labels).
@@ -84,17 +101,18 @@ class BatchStream:
 
     def __init__(self, dataset: Dataset, num_workers: int | None = None, pin_memory: bool = False,
                  seed: int = 0) -> None:
-        if num_workers is not None and (isinstance(num_workers, bool) or not isinstance(num_workers, int)
-                                        or num_workers < 0):
-            raise ValueError(f"num_workers must be a whole number >= 0 or None (one per core), got {num_workers!r}")
+        if num_workers is not None:
+            check_int(num_workers, "num_workers", low=0, what=" (or None: one per core)")
         self.dataset = dataset
         self.loader: DataLoader | None = None
         if not isinstance(dataset, TensorDataset):
             workers = default_workers() if num_workers is None else num_workers
             self.sampler = _EpochSampler()
-            # A generator of its own: the loader would otherwise draw its workers' base seed from the global RNG.
-            self.loader = DataLoader(_SeededItems(dataset, seed), batch_sampler=self.sampler, num_workers=workers,
-                                     pin_memory=pin_memory, persistent_workers=workers > 0,
+            # A generator of its own: the loader would otherwise draw its workers' base seed from
+            # the global RNG.
+            self.loader = DataLoader(_SeededItems(dataset, seed), batch_sampler=self.sampler,
+                                     num_workers=workers, pin_memory=pin_memory,
+                                     persistent_workers=workers > 0,
                                      prefetch_factor=4 if workers > 0 else None,
                                      generator=torch.Generator().manual_seed(seed))
 
@@ -111,7 +129,7 @@ class BatchStream:
 
 
 def on_device(dataset: Dataset, device: torch.device, max_bytes: int = 2 << 30) -> Dataset:
-    """An in-memory data set of up to ``max_bytes`` moved to the GPU once, so no batch is copied per step."""
+    """An in-memory data set of up to ``max_bytes`` moved to the GPU once: no batch is copied per step."""
     if device.type != "cuda" or not isinstance(dataset, TensorDataset):
         return dataset
     if sum(t.numel() * t.element_size() for t in dataset.tensors) > max_bytes:
@@ -120,6 +138,6 @@ def on_device(dataset: Dataset, device: torch.device, max_bytes: int = 2 << 30) 
 
 
 def batch_to(x: Tensor, device: torch.device) -> Tensor:
-    """A batch on ``device``: an asynchronous copy (from pinned memory on CUDA), channels-last (NHWC) on CUDA."""
+    """A batch on ``device``: an asynchronous copy (from pinned memory), channels-last (NHWC) on CUDA."""
     x = x.to(device, non_blocking=True)
     return x.contiguous(memory_format=torch.channels_last) if device.type == "cuda" else x

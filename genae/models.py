@@ -11,23 +11,39 @@ The denoising variants are the same networks trained on corrupted inputs,
 Q(x~|x) = N(x, denoise_std^2 I) (section 2.2); the paper uses
 N(x, 0.25 I), that is ``denoise_std=0.5``.
 
-Every model has the interface that :func:`genae.mcmc.run_chain` relies on:
-``encode``, ``decode``, ``corrupt``, ``latent_dim`` and ``denoise_std``.
+Every model has the interface that :func:`genae.mcmc.run_chain` relies on
+(:class:`genae.validate.ChainModel`: ``encode``, ``decode``, ``corrupt``,
+``latent_dim``) and the one :func:`genae.train.fit` trains
+(:class:`genae.validate.TrainableModel`: ``loss``, ``objectives``,
+``param_groups``, ``config``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from genae.validate import check_images, check_latents
+from genae.defaults import IMAGE_SIZES, KINDS, PAPER, PAPER_DENOISE_STD, denoise_std_for
+from genae.validate import check_choice, check_images, check_int, check_latents, check_number
 
-KINDS = ("vae", "aae", "dvae", "daae")
-IMAGE_SIZES = (16, 32, 64)
-PAPER_DENOISE_STD = 0.5  # Q(x~|x) = N(x, 0.25 I)
+__all__ = ["AAE", "IMAGE_SIZES", "KINDS", "PAPER_DENOISE_STD", "VAE", "GenerativeAutoencoder",
+           "evaluating", "make_model"]
+
+
+@contextlib.contextmanager
+def evaluating(model: nn.Module) -> Iterator[nn.Module]:
+    """Put ``model`` in eval mode (batch norm's running statistics, no dropout) and back as it was."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
 
 
 def conv_encoder(image_size: int, channels: int, width: int) -> nn.Sequential:
@@ -72,10 +88,10 @@ class Adversary(nn.Module):
 
 
 class GenerativeAutoencoder(nn.Module):
-    """What the VAE and the AAE share: the networks, ``decode``, ``corrupt`` and the reconstruction term."""
+    """What the VAE and the AAE share: the networks, ``decode``, ``corrupt``, the reconstruction term."""
 
     kind: str
-    #: Which loss terms each optimiser minimises, and over which parameters (see :meth:`param_groups`).
+    #: Which loss terms each optimiser minimises, over which parameters (see :meth:`param_groups`).
     objectives: dict[str, tuple[str, ...]] = {"autoencoder": ("reconstruction", "prior")}
 
     def __init__(self, kind: str, image_size: int, channels: int, latent_dim: int, width: int,
@@ -111,7 +127,7 @@ class GenerativeAutoencoder(nn.Module):
         return x + self.denoise_std * noise
 
     def reconstruction(self, x: Tensor, z: Tensor) -> Tensor:
-        """Binary cross-entropy of the clean ``x`` under the decoder, summed over pixels, mean over the batch."""
+        """Binary cross-entropy of the clean ``x`` under the decoder: sum over pixels, mean over images."""
         bce = F.binary_cross_entropy_with_logits(self.decode_logits(z), x, reduction="none")
         return bce.flatten(1).sum(1).mean()
 
@@ -125,15 +141,19 @@ class GenerativeAutoencoder(nn.Module):
 
 
 class VAE(GenerativeAutoencoder):
-    """Variational autoencoder (section 2.1): Q(z|x) = N(mu, diag sigma^2), prior term KL(Q(z|x) || N(0, I))."""
+    """Variational autoencoder (section 2.1): Q(z|x) = N(mu, diag sigma^2), prior KL(Q(z|x) || N(0, I))."""
 
-    def __init__(self, kind: str = "vae", image_size: int = 64, channels: int = 3, latent_dim: int = 200,
-                 width: int = 64, denoise_std: float = 0.0) -> None:
+    def __init__(self, kind: str = "vae", image_size: int = PAPER.image_size, channels: int = 3,
+                 latent_dim: int = PAPER.latent_dim, width: int = PAPER.width,
+                 denoise_std: float = 0.0) -> None:
         super().__init__(kind, image_size, channels, latent_dim, width, denoise_std, 2 * latent_dim)
 
     def posterior(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """The encoder's (mu, log sigma) for images ``x``."""
         check_images(x, self.channels, self.image_size, check_range=False)
+        return self._posterior(x)
+
+    def _posterior(self, x: Tensor) -> tuple[Tensor, Tensor]:
         mu, log_sigma = self.to_code(self.features(x)).chunk(2, dim=1)
         return mu, log_sigma
 
@@ -146,12 +166,15 @@ class VAE(GenerativeAutoencoder):
         return mu + log_sigma.exp() * eps
 
     def loss(self, x: Tensor) -> dict[str, Tensor]:
-        """Reconstruction (from the corrupted input, for a DVAE) and the KL prior term, both per image."""
+        """Reconstruction (from the corrupted input, for a DVAE) and the KL prior term, both per image.
+
+        ``"z"`` holds the encodings drawn (detached): the trainer's z_std comes from them.
+        """
         check_images(x, self.channels, self.image_size)
-        mu, log_sigma = self.posterior(self.corrupt(x))
+        mu, log_sigma = self._posterior(self.corrupt(x))
         z = mu + log_sigma.exp() * torch.randn_like(mu)
         kl = 0.5 * (mu.pow(2) + (2 * log_sigma).exp() - 2 * log_sigma - 1).sum(1).mean()
-        return {"reconstruction": self.reconstruction(x, z), "prior": kl}
+        return {"reconstruction": self.reconstruction(x, z), "prior": kl, "z": z.detach()}
 
 
 class AAE(GenerativeAutoencoder):
@@ -159,8 +182,9 @@ class AAE(GenerativeAutoencoder):
 
     objectives = {"autoencoder": ("reconstruction", "prior"), "adversary": ("adversary",)}
 
-    def __init__(self, kind: str = "aae", image_size: int = 64, channels: int = 3, latent_dim: int = 200,
-                 width: int = 64, denoise_std: float = 0.0) -> None:
+    def __init__(self, kind: str = "aae", image_size: int = PAPER.image_size, channels: int = 3,
+                 latent_dim: int = PAPER.latent_dim, width: int = PAPER.width,
+                 denoise_std: float = 0.0) -> None:
         super().__init__(kind, image_size, channels, latent_dim, width, denoise_std, latent_dim)
         self.adversary = Adversary(latent_dim)
 
@@ -177,7 +201,7 @@ class AAE(GenerativeAutoencoder):
         ``adversary`` (see ``objectives``). ``adversary_accuracy`` is a diagnostic.
         """
         check_images(x, self.channels, self.image_size)
-        z = self.encode(self.corrupt(x))
+        z = self.to_code(self.features(self.corrupt(x)))
         z_prior = torch.randn_like(z)
         fake_logit = self.adversary(z)
         real_logit, detached_logit = self.adversary(z_prior), self.adversary(z.detach())
@@ -187,15 +211,16 @@ class AAE(GenerativeAutoencoder):
         accuracy = 0.5 * ((real_logit > 0).float().mean() + (detached_logit < 0).float().mean())
         return {"reconstruction": self.reconstruction(x, z),
                 "prior": F.binary_cross_entropy_with_logits(fake_logit, ones),
-                "adversary": adversary, "adversary_accuracy": accuracy.detach()}
+                "adversary": adversary, "adversary_accuracy": accuracy.detach(), "z": z.detach()}
 
     def param_groups(self) -> dict[str, list[nn.Parameter]]:
         return {**super().param_groups(), "adversary": list(self.adversary.parameters())}
 
 
-def make_model(kind: str, image_size: int = 64, channels: int = 3, latent_dim: int = 200, width: int = 64,
+def make_model(kind: str, image_size: int = PAPER.image_size, channels: int = 3,
+               latent_dim: int = PAPER.latent_dim, width: int = PAPER.width,
                denoise_std: float | None = None) -> GenerativeAutoencoder:
-    """Build one of the paper's four models.
+    """Build one of the paper's four models (defaults: the paper's, :data:`genae.defaults.PAPER`).
 
     Args:
         kind: ``"vae"``, ``"aae"``, ``"dvae"`` or ``"daae"`` (the d-kinds are the denoising variants).
@@ -206,17 +231,10 @@ def make_model(kind: str, image_size: int = 64, channels: int = 3, latent_dim: i
         denoise_std: standard deviation of the corruption N(x, denoise_std^2 I); ``None`` gives
             the paper's 0.5 for the d-kinds and 0 otherwise.
     """
-    if kind not in KINDS:
-        raise ValueError(f"unknown model kind {kind!r}: choose one of {', '.join(KINDS)}")
-    if image_size not in IMAGE_SIZES:
-        raise ValueError(f"image_size {image_size!r} is not supported: choose one of {IMAGE_SIZES}")
+    check_choice(kind, "model kind", KINDS)
+    check_choice(image_size, "image_size", IMAGE_SIZES)
     for name, value in (("channels", channels), ("latent_dim", latent_dim), ("width", width)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    if denoise_std is None:
-        denoise_std = PAPER_DENOISE_STD if kind.startswith("d") else 0.0
-    if isinstance(denoise_std, bool) or not (isinstance(denoise_std, (int, float)) and math.isfinite(denoise_std)
-                                             and denoise_std >= 0):
-        raise ValueError(f"denoise_std must be a finite number >= 0, got {denoise_std!r}")
+        check_int(value, name, low=1)
+    std = denoise_std_for(kind) if denoise_std is None else check_number(denoise_std, "denoise_std", low=0)
     cls = VAE if kind.endswith("vae") else AAE
-    return cls(kind, image_size, channels, latent_dim, width, float(denoise_std))
+    return cls(kind, image_size, channels, latent_dim, width, std)

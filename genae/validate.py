@@ -1,43 +1,131 @@
-"""Checks on what a user passes in, each raising an error that says what was wrong and how to fix it."""
+"""The one vocabulary for checking what a user passes in: each check says what was wrong and how to fix it.
+
+Scalars: :func:`check_int`, :func:`check_number`, :func:`check_choice` (and
+:func:`check_steps`, a whole number >= 0). Tensors: :func:`check_tensor`,
+:func:`check_images`, :func:`check_latents`. Models: the two interfaces the
+library runs on, written as ``typing.Protocol`` s, :class:`ChainModel` (what
+the Markov chain needs) and :class:`TrainableModel` (what ``fit`` needs),
+checked with :func:`check_model`.
+
+Data are checked once where they enter. :func:`genae.train.fit` checks its
+data set before the first step and then trains inside :func:`checked_data`,
+which lets :func:`check_images` skip the NaN and range tests (each a host sync
+on a GPU) for every batch of data already checked; shapes and dtypes, which
+cost nothing, are still checked on every call.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+import contextlib
+import math
+from collections.abc import Iterator, Sequence
+from typing import Protocol, TypeVar, runtime_checkable
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
+T = TypeVar("T")
+_data_checked = False  # set by checked_data(): the batches come from data already checked
+
+
+# ---- scalars ----------------------------------------------------------------------------------------------------
+
+def check_int(value: object, name: str, low: int | None = None, high: int | None = None,
+              what: str = "") -> int:
+    """Raise ``ValueError`` unless ``value`` is a whole number (not a bool) in [low, high]; return it.
+
+    ``what`` is appended to the message (for example the paper's value).
+    """
+    ok = isinstance(value, int) and not isinstance(value, bool)
+    if not ok or (low is not None and value < low) or (high is not None and value > high):
+        bounds = " from {} to {}".format(low, high) if low is not None and high is not None else (
+            f" >= {low}" if low is not None else (f" <= {high}" if high is not None else ""))
+        raise ValueError(f"{name} must be a whole number{bounds}, got {value!r}{what}")
+    return value
+
+
+def check_number(value: object, name: str, low: float | None = None, positive: bool = False,
+                 what: str = "") -> float:
+    """Raise ``ValueError`` unless ``value`` is a finite real number (not a bool), > 0 with ``positive``,
+    >= ``low`` when given; return it as a float."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or (positive and value <= 0) or (low is not None and value < low):
+        bound = " > 0" if positive else (f" >= {low}" if low is not None else "")
+        raise ValueError(f"{name} must be a finite number{bound}, got {value!r}{what}")
+    return float(value)
+
+
+def check_choice(value: T, name: str, choices: Sequence[T]) -> T:
+    """Raise ``ValueError`` unless ``value`` is one of ``choices``; return it."""
+    if isinstance(value, bool) or value not in choices:
+        listed = ", ".join(map(str, choices))
+        raise ValueError(f"unknown {name} {value!r}: choose one of {listed}")
+    return value
+
+
+def check_steps(steps: int, name: str = "steps") -> None:
+    """Raise ``ValueError`` unless ``steps`` is a whole number >= 0."""
+    check_int(steps, name, low=0)
+
+
+# ---- tensors ----------------------------------------------------------------------------------------------------
 
 def check_tensor(value: object, name: str, shape: str = "") -> None:
-    """Raise ``TypeError`` naming ``name`` unless ``value`` is a torch.Tensor (``shape`` says which, e.g. "(N, D)")."""
+    """Raise ``TypeError`` naming ``name`` unless ``value`` is a torch.Tensor (``shape`` says which)."""
     if not isinstance(value, Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor{' ' + shape if shape else ''}, got {type(value).__name__}: "
-                        "convert it with torch.as_tensor")
+        raise TypeError(f"{name} must be a torch.Tensor{' ' + shape if shape else ''}, "
+                        f"got {type(value).__name__}: convert it with torch.as_tensor")
 
 
 def check_images(x: Tensor, channels: int, image_size: int, check_range: bool = True) -> None:
     """Raise ``ValueError`` unless ``x`` is a float batch (N, channels, image_size, image_size) in [0, 1].
 
-    ``check_range=False`` allows values outside [0, 1], as corrupted images have.
+    ``check_range=False`` allows values outside [0, 1], as corrupted images have; inside
+    :func:`checked_data` the values are not tested again (they were, where the data entered).
     """
     check_tensor(x, "images")
-    if not x.is_floating_point():
-        raise ValueError(f"images must be floating point in [0, 1], got dtype {x.dtype}: "
-                         "divide integer pixels by 255 (x.float() / 255)")
+    _check_float(x)
     expected = (channels, image_size, image_size)
     if x.dim() != 4 or tuple(x.shape[1:]) != expected:
-        got = "x".join(map(str, x.shape[1:])) if x.dim() == 4 else f"a {x.dim()}-D tensor of shape {tuple(x.shape)}"
+        got = ("x".join(map(str, x.shape[1:])) if x.dim() == 4
+               else f"a {x.dim()}-D tensor of shape {tuple(x.shape)}")
         raise ValueError(
             f"model expects a batch of {'x'.join(map(str, expected))} images (N, C, H, W), got {got}; "
             f"load the data with image_size={image_size} and {channels} channel(s), "
             "or make the model to match the data"
         )
-    if check_range and x.numel() and bool(torch.isnan(x).any()):
+    if check_range and not _data_checked and x.numel():
+        check_pixel_values(x)
+
+
+def _check_float(x: Tensor) -> None:
+    if not x.is_floating_point():
+        raise ValueError(f"images must be floating point in [0, 1], got dtype {x.dtype}: "
+                         "divide integer pixels by 255 (x.float() / 255)")
+
+
+def check_pixel_values(x: Tensor) -> None:
+    """Raise ``ValueError`` unless ``x`` is floating point in [0, 1] without NaN (host syncs on a GPU)."""
+    _check_float(x)
+    if bool(torch.isnan(x).any()):
         raise ValueError(f"images contain NaN ({int(torch.isnan(x).sum())} of {x.numel()} values): "
-                         "find where the data set produces them (a failed read, a division by zero) and fix it there")
-    if check_range and x.numel() and (x.min() < 0 or x.max() > 1):
-        raise ValueError(f"images must lie in [0, 1], got values in [{x.min().item():.3g}, {x.max().item():.3g}]: "
+                         "find where the data set produces them (a failed read, a division by zero) "
+                         "and fix it there")
+    low, high = torch.aminmax(x)
+    if low < 0 or high > 1:
+        raise ValueError(f"images must lie in [0, 1], got values in [{low.item():.3g}, {high.item():.3g}]: "
                          "rescale them (for example x / 255)")
+
+
+@contextlib.contextmanager
+def checked_data() -> Iterator[None]:
+    """Within this block, :func:`check_images` trusts the pixel values (checked where the data entered)."""
+    global _data_checked
+    before, _data_checked = _data_checked, True
+    try:
+        yield
+    finally:
+        _data_checked = before
 
 
 def check_latents(z: Tensor, latent_dim: int) -> None:
@@ -48,42 +136,55 @@ def check_latents(z: Tensor, latent_dim: int) -> None:
                          f"got {z.dtype} of shape {tuple(z.shape)}")
 
 
-def check_steps(steps: int, name: str = "steps") -> None:
-    """Raise ``ValueError`` unless ``steps`` is a whole number >= 0."""
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-        raise ValueError(f"{name} must be a whole number >= 0, got {steps!r}")
+# ---- models -----------------------------------------------------------------------------------------------------
+
+@runtime_checkable
+class ChainModel(Protocol):
+    """What the Markov chain of section 3 runs on: any module with these (every genae model has them)."""
+
+    latent_dim: int
+
+    def encode(self, x: Tensor, sample: bool = True,
+               generator: torch.Generator | None = None) -> Tensor: ...
+
+    def decode(self, z: Tensor) -> Tensor: ...
+
+    def corrupt(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor: ...
 
 
-def check_notebook_parameters(dataset: str = "digits", image_size: int = 32, latent_dim: int = 16,
-                              epochs: int = 20, width: int = 32, seed: int = 0, quick: bool = True,
-                              **extra: object) -> None:
-    """Check a notebook's papermill parameters; raise ``ValueError`` naming the bad one and its valid range.
+@runtime_checkable
+class TrainableModel(Protocol):
+    """What :func:`genae.train.fit` trains: a model that says what it minimises (section 4.3).
 
-    Called in the first cell after every notebook's ``parameters`` cell, so a
-    mistyped ``-p`` fails at once with a sentence rather than deep inside PyTorch.
-    Any ``extra`` parameters must be whole numbers >= 0 when their names end in
-    ``_steps``, ``steps``, ``seeds`` or ``n_samples``.
+    ``loss(x)`` returns named scalar terms (and, under ``"z"``, the encodings it drew),
+    ``objectives`` names the terms each optimiser minimises, ``param_groups()`` the
+    parameters each one moves, and ``config`` rebuilds the model from a checkpoint.
     """
-    from genae.data import CHANNELS
-    from genae.models import IMAGE_SIZES
 
-    if dataset not in CHANNELS:
-        raise ValueError(f"parameter dataset={dataset!r} is not a known data set: choose one of {', '.join(CHANNELS)}")
-    if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size not in IMAGE_SIZES:
-        raise ValueError(f"parameter image_size={image_size!r} is not supported: choose one of {IMAGE_SIZES}")
-    root = extra.get("root")
-    if dataset == "folder" and (root is None or not Path(root).is_dir()):
-        raise ValueError(f"parameter root={root!r} must be an existing folder of images for dataset='folder' "
-                         "(papermill -p root DIR)")
-    if root is not None and Path(root).is_file():
-        raise ValueError(f"parameter root={root!r} is a file: give the folder that holds the data set")
-    for name, value, low in (("latent_dim", latent_dim, 1), ("epochs", epochs, 0), ("width", width, 1),
-                             ("seed", seed, 0)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ValueError(f"parameter {name}={value!r} must be a whole number >= {low}")
-    if not isinstance(quick, bool):
-        raise ValueError(f"parameter quick={quick!r} must be True or False")
-    for name, value in extra.items():
-        if name.endswith(("steps", "seeds", "n_samples")) and (
-                isinstance(value, bool) or not isinstance(value, int) or value < 0):
-            raise ValueError(f"parameter {name}={value!r} must be a whole number >= 0")
+    objectives: dict[str, tuple[str, ...]]
+    config: dict
+
+    def loss(self, x: Tensor) -> dict[str, Tensor]: ...
+
+    def param_groups(self) -> dict[str, list[nn.Parameter]]: ...
+
+
+def check_model(model: object, protocol: type, who: str) -> None:
+    """Raise ``TypeError`` unless ``model`` has every member of ``protocol``; the message names the missing."""
+    members = [m for m in protocol.__annotations__] + [
+        m for m in vars(protocol) if not m.startswith("_") and callable(getattr(protocol, m))]
+    missing = [m for m in dict.fromkeys(members) if not hasattr(model, m)]
+    if missing:
+        raise TypeError(f"{who} needs a model with {', '.join(dict.fromkeys(members))} "
+                        f"(one from genae.models.make_model); {type(model).__name__} has no "
+                        f"{', '.join(missing)}")
+
+
+def __getattr__(name: str):
+    # Notebooks import check_notebook_parameters from here; it lives in genae.notebook (it needs
+    # genae.models, which imports this module), so it is fetched only when asked for.
+    if name == "check_notebook_parameters":
+        from genae.notebook import check_notebook_parameters
+
+        return check_notebook_parameters
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
