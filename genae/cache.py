@@ -37,11 +37,13 @@ def cache_key(config: dict) -> str:
 
 
 def trained_model(kind: str, dataset: str = QUICK.dataset, image_size: int = QUICK.image_size,
-                  latent_dim: int = QUICK.latent_dim, width: int = QUICK.width, epochs: int = QUICK.epochs,
-                  batch_size: int = QUICK.batch_size, seed: int = QUICK.seed,
+                  latent_dim: int = QUICK.latent_dim, width: int = QUICK.width,
+                  epochs: int = QUICK.epochs, batch_size: int = QUICK.batch_size,
+                  seed: int = QUICK.seed,
                   denoise_std: float | None = None, root: str | os.PathLike | None = None,
-                  cache_dir: str | os.PathLike | None = None, device: str | torch.device | None = None,
-                  progress: bool = True, snapshots: tuple[int, ...] = ()) -> tuple[nn.Module, History]:
+                  cache_dir: str | os.PathLike | None = None,
+                  device: str | torch.device | None = None, progress: bool = True,
+                  snapshots: tuple[int, ...] = ()) -> tuple[nn.Module, History]:
     """Return a model of ``kind`` trained on ``dataset`` with these settings, and its history.
 
     The defaults are the notebooks' quick settings (:data:`genae.defaults.QUICK`).
@@ -58,8 +60,8 @@ def trained_model(kind: str, dataset: str = QUICK.dataset, image_size: int = QUI
     """
     channels = CHANNELS[check_choice(dataset, "data set", list(CHANNELS))]
     if any(isinstance(s, bool) or not isinstance(s, int) or not 1 <= s < epochs for s in snapshots):
-        raise ValueError(f"snapshots={snapshots!r}: each must be a whole number of epochs from 1 to "
-                         f"epochs - 1 = {epochs - 1}")
+        raise ValueError(f"snapshots={snapshots!r}: each must be a whole number of epochs "
+                         f"from 1 to epochs - 1 = {epochs - 1}")
     model_args = dict(kind=kind, image_size=image_size, channels=channels, latent_dim=latent_dim,
                       width=width, denoise_std=denoise_std)
 

@@ -25,7 +25,7 @@ class UsageError(Exception):
     """A bad argument found after parsing; reported in one line with exit code 2."""
 
 
-# ---- subcommands ------------------------------------------------------------------------------------------------
+# ---- subcommands ---------------------------------------------------------------------------------
 
 def train(args: argparse.Namespace) -> int:
     """Train one of the four models with the paper's settings, checkpointing every epoch."""
@@ -102,8 +102,8 @@ def interpolate(args: argparse.Namespace) -> int:
     from genae import plots
     from genae.data import CHANNELS, load_images
     from genae.interpolate import slerp
-    from genae.mcmc import run_chain
     from genae.loader import images_of
+    from genae.mcmc import run_chain
 
     model, device = _load_model(args)
     if CHANNELS[args.data] != model.channels:
@@ -165,7 +165,7 @@ def evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-# ---- helpers ----------------------------------------------------------------------------------------------------
+# ---- helpers -------------------------------------------------------------------------------------
 
 def _echo(line: str) -> None:
     from tqdm.auto import tqdm

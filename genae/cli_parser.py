@@ -31,7 +31,7 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-# ---- argument types: each raises ArgumentTypeError with a sentence --------------------------------------------
+# ---- argument types: each raises ArgumentTypeError with a sentence -------------------------------
 
 def whole(low: int):
     def parse(text: str) -> int:

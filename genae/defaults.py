@@ -1,4 +1,4 @@
-"""The one place for the settings: the paper's (sections 4.1-4.3, appendix A) and the book's quick ones.
+"""The one place for the settings: the paper's (sections 4.1-4.3, appendix A) and the quick ones.
 
 :data:`PAPER` is what Creswell et al. trained with: 64x64 images, a 200-D
 latent space, DCGAN networks of width 64, Adam with learning rate 2e-4 and
@@ -54,5 +54,5 @@ QUICK = Settings(dataset="digits", image_size=32, latent_dim=16, width=32)
 
 
 def denoise_std_for(kind: str) -> float:
-    """The corruption of a model of ``kind`` by default: the paper's 0.5 for dvae/daae, else none."""
+    """The default corruption of a model of ``kind``: the paper's 0.5 for dvae/daae, else none."""
     return PAPER_DENOISE_STD if kind.startswith("d") else 0.0

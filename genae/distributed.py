@@ -261,13 +261,23 @@ def _rng_state() -> dict[str, Tensor]:
     return state
 
 
-def gather_rng() -> list[dict[str, Tensor]] | None:
-    """Every rank's random number generator state, for rank 0's checkpoint (``None`` for one process)."""
+def gather(value: object) -> list | None:
+    """Every rank's ``value``, for rank 0's checkpoint (``None`` for one process)."""
     if not active():
         return None
-    states: list = [None] * world_size()
-    dist.all_gather_object(states, _rng_state())
-    return states
+    values: list = [None] * world_size()
+    dist.all_gather_object(values, value)
+    return values
+
+
+def gather_rng() -> list[dict[str, Tensor]] | None:
+    """Every rank's random number generator state, for rank 0's checkpoint (``None`` for one process)."""
+    return gather(_rng_state())
+
+
+def own(values: list | None, default: object) -> object:
+    """This rank's item of what :func:`gather` saved, or ``default`` (one process, or another world size)."""
+    return values[rank()] if active() and values is not None and len(values) == world_size() else default
 
 
 def restore_rng(states: list[dict[str, Tensor]] | None, seed: int, position: int) -> None:

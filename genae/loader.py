@@ -29,7 +29,7 @@ from genae.validate import check_int
 
 
 def epoch_batches(n: int, batch_size: int, seed: int, epoch: int) -> list[Tensor]:
-    """The index batches of one epoch: a permutation fixed by (seed, epoch), without a short last batch.
+    """The index batches of one epoch: a permutation fixed by (seed, epoch), no short last batch.
 
     Dropping the short batch keeps batch norm away from batches of one; a data
     set smaller than one batch gives a single batch of everything.
@@ -52,13 +52,14 @@ def default_workers() -> int:
 
     One core gives 0: the main process reads the data itself.
     """
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    affinity = getattr(os, "sched_getaffinity", None)
+    cores = len(affinity(0)) if affinity else (os.cpu_count() or 1)
     cores //= max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
     return min(8, cores) if cores > 1 else 0
 
 
 class _EpochSampler:
-    """The batch sampler of a loader kept across epochs: :class:`BatchStream` sets each epoch's batches."""
+    """The batch sampler of a loader kept across epochs (:class:`BatchStream` sets the batches)."""
 
     def __init__(self) -> None:
         self.epoch, self.batches = 0, []
@@ -71,7 +72,7 @@ class _EpochSampler:
 
 
 class _SeededItems(Dataset):
-    """Item ``(epoch, i)`` is ``dataset[i]``, read in a worker with every RNG seeded from (seed, epoch, i)."""
+    """Item ``(epoch, i)`` is ``dataset[i]``, read with every RNG seeded from (seed, epoch, i)."""
 
     def __init__(self, dataset: Dataset, seed: int) -> None:
         self.dataset, self.seed = dataset, seed
@@ -81,7 +82,7 @@ class _SeededItems(Dataset):
 
     def __getitem__(self, key: tuple[int, int]):
         epoch, i = key
-        if get_worker_info() is not None:  # in the main process the global RNG is checkpointed anyway
+        if get_worker_info() is not None:  # the main process's global RNG is checkpointed anyway
             s = mix_seed(self.seed, epoch, i) % 2**63
             torch.manual_seed(s)
             random.seed(s)
@@ -94,7 +95,7 @@ class BatchStream:
 
     Args:
         dataset: the training images (optionally followed by labels).
-        num_workers: loader processes for data sets not in memory; ``None`` for :func:`default_workers`.
+        num_workers: loader processes for data sets on disk; ``None``: :func:`default_workers`.
         pin_memory: pin batches for asynchronous copies to a GPU.
         seed: seeds the random transforms in the workers.
     """
@@ -129,7 +130,7 @@ class BatchStream:
 
 
 def on_device(dataset: Dataset, device: torch.device, max_bytes: int = 2 << 30) -> Dataset:
-    """An in-memory data set of up to ``max_bytes`` moved to the GPU once: no batch is copied per step."""
+    """An in-memory data set of up to ``max_bytes`` moved to the GPU once (no copy per step)."""
     if device.type != "cuda" or not isinstance(dataset, TensorDataset):
         return dataset
     if sum(t.numel() * t.element_size() for t in dataset.tensors) > max_bytes:
@@ -138,6 +139,6 @@ def on_device(dataset: Dataset, device: torch.device, max_bytes: int = 2 << 30) 
 
 
 def batch_to(x: Tensor, device: torch.device) -> Tensor:
-    """A batch on ``device``: an asynchronous copy (from pinned memory), channels-last (NHWC) on CUDA."""
+    """A batch on ``device``: an asynchronous copy (pinned memory), channels-last (NHWC) on CUDA."""
     x = x.to(device, non_blocking=True)
     return x.contiguous(memory_format=torch.channels_last) if device.type == "cuda" else x

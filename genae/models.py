@@ -37,7 +37,7 @@ __all__ = ["AAE", "IMAGE_SIZES", "KINDS", "PAPER_DENOISE_STD", "VAE", "Generativ
 
 @contextlib.contextmanager
 def evaluating(model: nn.Module) -> Iterator[nn.Module]:
-    """Put ``model`` in eval mode (batch norm's running statistics, no dropout) and back as it was."""
+    """Put ``model`` in eval mode (batch norm's running statistics, no dropout), then back."""
     was_training = model.training
     model.eval()
     try:
@@ -51,7 +51,8 @@ def conv_encoder(image_size: int, channels: int, width: int) -> nn.Sequential:
     layers: list[nn.Module] = []
     c_in, c_out, size = channels, width, image_size
     while size > 4:
-        layers += [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(True)]
+        layers += [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out),
+                   nn.ReLU(True)]
         c_in, c_out, size = c_out, c_out * 2, size // 2
     return nn.Sequential(*layers, nn.Flatten())
 
@@ -65,7 +66,8 @@ def conv_decoder(image_size: int, channels: int, width: int, latent_dim: int) ->
         nn.ConvTranspose2d(latent_dim, c, 4, 1, 0, bias=False), nn.BatchNorm2d(c), nn.ReLU(True),
     ]
     for _ in range(n_up - 1):
-        layers += [nn.ConvTranspose2d(c, c // 2, 4, 2, 1, bias=False), nn.BatchNorm2d(c // 2), nn.ReLU(True)]
+        layers += [nn.ConvTranspose2d(c, c // 2, 4, 2, 1, bias=False), nn.BatchNorm2d(c // 2),
+                   nn.ReLU(True)]
         c //= 2
     layers += [nn.ConvTranspose2d(c, channels, 4, 2, 1), nn.Sigmoid()]
     return nn.Sequential(*layers)
@@ -88,7 +90,7 @@ class Adversary(nn.Module):
 
 
 class GenerativeAutoencoder(nn.Module):
-    """What the VAE and the AAE share: the networks, ``decode``, ``corrupt``, the reconstruction term."""
+    """What the VAE and the AAE share: the networks, decode, corrupt, the reconstruction term."""
 
     kind: str
     #: Which loss terms each optimiser minimises, over which parameters (see :meth:`param_groups`).
@@ -127,7 +129,7 @@ class GenerativeAutoencoder(nn.Module):
         return x + self.denoise_std * noise
 
     def reconstruction(self, x: Tensor, z: Tensor) -> Tensor:
-        """Binary cross-entropy of the clean ``x`` under the decoder: sum over pixels, mean over images."""
+        """Binary cross-entropy of the clean ``x`` under the decoder, summed over pixels."""
         bce = F.binary_cross_entropy_with_logits(self.decode_logits(z), x, reduction="none")
         return bce.flatten(1).sum(1).mean()
 
@@ -141,7 +143,7 @@ class GenerativeAutoencoder(nn.Module):
 
 
 class VAE(GenerativeAutoencoder):
-    """Variational autoencoder (section 2.1): Q(z|x) = N(mu, diag sigma^2), prior KL(Q(z|x) || N(0, I))."""
+    """Variational autoencoder (section 2.1): Q(z|x) = N(mu, diag sigma^2), KL to N(0, I)."""
 
     def __init__(self, kind: str = "vae", image_size: int = PAPER.image_size, channels: int = 3,
                  latent_dim: int = PAPER.latent_dim, width: int = PAPER.width,
@@ -157,8 +159,9 @@ class VAE(GenerativeAutoencoder):
         mu, log_sigma = self.to_code(self.features(x)).chunk(2, dim=1)
         return mu, log_sigma
 
-    def encode(self, x: Tensor, sample: bool = True, generator: torch.Generator | None = None) -> Tensor:
-        """Q(Z|X): a reparameterised sample mu + sigma * eps, or the mean mu with ``sample=False``."""
+    def encode(self, x: Tensor, sample: bool = True,
+               generator: torch.Generator | None = None) -> Tensor:
+        """Q(Z|X): a reparameterised sample mu + sigma * eps, or the mean mu (``sample=False``)."""
         mu, log_sigma = self.posterior(x)
         if not sample:
             return mu
@@ -166,7 +169,7 @@ class VAE(GenerativeAutoencoder):
         return mu + log_sigma.exp() * eps
 
     def loss(self, x: Tensor) -> dict[str, Tensor]:
-        """Reconstruction (from the corrupted input, for a DVAE) and the KL prior term, both per image.
+        """Reconstruction (from the corrupted input, for a DVAE) and the KL prior term, per image.
 
         ``"z"`` holds the encodings drawn (detached): the trainer's z_std comes from them.
         """
@@ -188,13 +191,14 @@ class AAE(GenerativeAutoencoder):
         super().__init__(kind, image_size, channels, latent_dim, width, denoise_std, latent_dim)
         self.adversary = Adversary(latent_dim)
 
-    def encode(self, x: Tensor, sample: bool = True, generator: torch.Generator | None = None) -> Tensor:
+    def encode(self, x: Tensor, sample: bool = True,
+               generator: torch.Generator | None = None) -> Tensor:
         """Q(Z|X) is deterministic for this AAE, so ``sample`` changes nothing."""
         check_images(x, self.channels, self.image_size, check_range=False)
         return self.to_code(self.features(x))
 
     def loss(self, x: Tensor) -> dict[str, Tensor]:
-        """Reconstruction, the encoder's adversarial term -log D(e(x)), and the adversary's own loss.
+        """Reconstruction, the encoder's adversarial term -log D(e(x)), the adversary's own loss.
 
         The adversary sees the encodings detached, so its loss moves only its own
         weights; the trainer steps the encoder on ``prior`` and the adversary on
@@ -223,7 +227,7 @@ def make_model(kind: str, image_size: int = PAPER.image_size, channels: int = 3,
     """Build one of the paper's four models (defaults: the paper's, :data:`genae.defaults.PAPER`).
 
     Args:
-        kind: ``"vae"``, ``"aae"``, ``"dvae"`` or ``"daae"`` (the d-kinds are the denoising variants).
+        kind: ``"vae"``, ``"aae"``, ``"dvae"`` or ``"daae"`` (the d-kinds: denoising variants).
         image_size: 16, 32 or 64 (the paper: 64).
         channels: 1 for grey images, 3 for colour.
         latent_dim: size of z (the paper: 200).
@@ -235,6 +239,7 @@ def make_model(kind: str, image_size: int = PAPER.image_size, channels: int = 3,
     check_choice(image_size, "image_size", IMAGE_SIZES)
     for name, value in (("channels", channels), ("latent_dim", latent_dim), ("width", width)):
         check_int(value, name, low=1)
-    std = denoise_std_for(kind) if denoise_std is None else check_number(denoise_std, "denoise_std", low=0)
+    std = (denoise_std_for(kind) if denoise_std is None
+           else check_number(denoise_std, "denoise_std", low=0))
     cls = VAE if kind.endswith("vae") else AAE
     return cls(kind, image_size, channels, latent_dim, width, std)

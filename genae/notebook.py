@@ -13,7 +13,7 @@ def check_notebook_parameters(dataset: str = QUICK.dataset, image_size: int = QU
                               latent_dim: int = QUICK.latent_dim, epochs: int = QUICK.epochs,
                               width: int = QUICK.width, seed: int = QUICK.seed, quick: bool = True,
                               **extra: object) -> None:
-    """Check a notebook's papermill parameters; raise ``ValueError`` naming the bad one and its valid range.
+    """Check a notebook's papermill parameters; raise ``ValueError`` naming a bad one and its range.
 
     Called in the first cell after every notebook's ``parameters`` cell, so a
     mistyped ``-p`` fails at once with a sentence rather than deep inside PyTorch.
@@ -23,15 +23,17 @@ def check_notebook_parameters(dataset: str = QUICK.dataset, image_size: int = QU
     if dataset not in CHANNELS:
         raise ValueError(f"parameter dataset={dataset!r} is not a known data set: "
                          f"choose one of {', '.join(CHANNELS)}")
-    if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size not in IMAGE_SIZES:
-        raise ValueError(f"parameter image_size={image_size!r} is not supported: choose one of {IMAGE_SIZES}")
+    if type(image_size) is not int or image_size not in IMAGE_SIZES:  # 32.0 and True are not sizes
+        raise ValueError(f"parameter image_size={image_size!r} is not supported: "
+                         f"choose one of {IMAGE_SIZES}")
     root = extra.get("root")
     if dataset == "folder" and (root is None or not Path(root).is_dir()):
         raise ValueError(f"parameter root={root!r} must be an existing folder of images for "
                          "dataset='folder' (papermill -p root DIR)")
     if root is not None and Path(root).is_file():
-        raise ValueError(f"parameter root={root!r} is a file: give the folder that holds the data set")
-    counts = {"latent_dim": (latent_dim, 1), "epochs": (epochs, 0), "width": (width, 1), "seed": (seed, 0)}
+        raise ValueError(f"parameter root={root!r} is a file: give the folder of the data set")
+    counts = {"latent_dim": (latent_dim, 1), "epochs": (epochs, 0), "width": (width, 1),
+              "seed": (seed, 0)}
     counts.update({name: (value, 0) for name, value in extra.items()
                    if name.endswith(("steps", "seeds", "n_samples"))})
     for name, (value, low) in counts.items():

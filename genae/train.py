@@ -10,9 +10,10 @@ Adam with learning rate 2e-4 and betas (0.5, 0.999), 20 epochs, batches of 64.
 
 This module is the whole algorithm: :func:`train_step` (one optimiser step),
 :func:`train_epoch` (one pass over the data, in the seeded order of
-:func:`epoch_batches`) and :func:`fit`, which runs the epochs. What a production run adds around them (devices, mixed precision,
-``torch.compile``, several processes under torchrun, checkpoints and resuming,
-divergence diagnostics, the progress bar) lives in :mod:`genae.infra.run`.
+:func:`epoch_batches`) and :func:`fit`, which runs the epochs. What a
+production run adds around them (devices, mixed precision, ``torch.compile``,
+several processes under torchrun, checkpoints and resuming, divergence
+diagnostics, the progress bar) lives in :mod:`genae.infra.run`.
 
 Reproducibility: the run is seeded, the data order of epoch e is a fixed
 permutation drawn from (seed, e), and a checkpoint holds the weights, the
@@ -33,16 +34,16 @@ from torch import Tensor, nn
 from torch.utils.data import Dataset
 
 from genae.defaults import PAPER
-from genae.loader import epoch_batches
 from genae.infra.run import STATE_FILE, TrainingRun
+from genae.loader import epoch_batches
 from genae.validate import TrainableModel
 
-__all__ = ["STATE_FILE", "EpochTotals", "History", "TRAINER_VERSION", "epoch_batches", "fit", "train_epoch",
-           "train_step"]
+__all__ = ["STATE_FILE", "EpochTotals", "History", "TRAINER_VERSION", "epoch_batches", "fit",
+           "train_epoch", "train_step"]
 
 History = list[dict[str, float]]
 Terms = dict[str, Tensor]
-NO_SCALING = torch.amp.GradScaler("cpu", enabled=False)  # full precision: scale() and step() pass through
+NO_SCALING = torch.amp.GradScaler("cpu", enabled=False)  # full precision: it passes through
 #: Part of every cached model's key: raise it when a change to training changes the trained weights.
 TRAINER_VERSION = 2
 
@@ -52,7 +53,7 @@ def train_step(*, model: TrainableModel, optimisers: dict[str, torch.optim.Optim
                autocast: AbstractContextManager = nullcontext(),
                scaler: torch.amp.GradScaler = NO_SCALING,
                sync: Callable[[dict[str, list[nn.Parameter]]], None] | None = None) -> Terms:
-    """One optimiser step of each of ``model``'s objectives on the batch ``x``; returns the terms, detached.
+    """One optimiser step of each of ``model``'s objectives on the batch ``x``; returns the terms.
 
     One forward pass computes every term. Each objective's backward pass moves only its
     own parameters (``inputs=``): the AAE's adversary is not moved by the encoder's loss,
@@ -107,7 +108,7 @@ class EpochTotals:
     highs: dict[str, float] = field(default_factory=dict)
     last: dict[str, float] = field(default_factory=dict)
     z_moments: Tensor | None = None  # rows: count, sum of z, sum of z^2 (float64)
-    total: Callable[[Tensor], Tensor] = field(default=lambda t: t, repr=False)  # sums over processes
+    total: Callable[[Tensor], Tensor] = field(default=lambda t: t, repr=False)  # over processes
 
     def add(self, terms: Terms) -> None:
         codes = terms.get("z")
@@ -141,15 +142,17 @@ class EpochTotals:
     @classmethod
     def from_state(cls, state: dict, device: torch.device, **options) -> EpochTotals:
         moments = state.get("z_moments")
-        return cls(state.get("steps", 0), *(dict(state.get(k, {})) for k in ("sums", "lows", "highs", "last")),
-                   None if moments is None else moments.to(device), **options)
+        sums = (dict(state.get(k, {})) for k in ("sums", "lows", "highs", "last"))
+        moments = None if moments is None else moments.to(device)
+        return cls(state.get("steps", 0), *sums, moments, **options)
 
 
 def fit(model: nn.Module, dataset: Dataset, epochs: int = PAPER.epochs,
         batch_size: int = PAPER.batch_size, lr: float = PAPER.lr,
         betas: tuple[float, float] = PAPER.betas, device: str | torch.device | None = None,
-        seed: int = PAPER.seed, checkpoint_dir: str | os.PathLike | None = None, progress: bool = True,
-        resume: bool = False, checkpoint_every: int | None = None, num_workers: int | None = None,
+        seed: int = PAPER.seed, checkpoint_dir: str | os.PathLike | None = None,
+        progress: bool = True, resume: bool = False, checkpoint_every: int | None = None,
+        num_workers: int | None = None,
         on_epoch: Callable[[History], None] | None = None, compile: bool | str = False) -> History:
     """Train ``model`` on ``dataset`` and return its history: one dict per epoch.
 
@@ -163,7 +166,7 @@ def fit(model: nn.Module, dataset: Dataset, epochs: int = PAPER.epochs,
 
     Args:
         model: a model from :func:`genae.models.make_model` (anything with ``loss``,
-            ``objectives``, ``param_groups`` and ``config``: :class:`genae.validate.TrainableModel`).
+            ``objectives``, ``param_groups``, ``config``: :class:`genae.validate.TrainableModel`).
         dataset: items are images in [0, 1] (optionally followed by a label).
         epochs, batch_size, lr, betas: the paper's defaults (section 4.3).
         device: ``None`` picks CUDA when present, else the CPU.
@@ -175,9 +178,9 @@ def fit(model: nn.Module, dataset: Dataset, epochs: int = PAPER.epochs,
         resume: continue from ``checkpoint_dir/last.pt`` when it exists.
         num_workers: DataLoader workers for data sets read from disk (``None``: one per core,
             at most 8; see :mod:`genae.infra.loader`).
-        on_epoch: called with the history so far after each epoch's checkpoint (the CLI logs with it).
+        on_epoch: called with the history so far after each epoch's checkpoint (the CLI logs).
         compile: compile the model's loss with ``torch.compile`` (``True``, or a backend name such
-            as ``"aot_eager"``); measure it first (``benchmarks/gpu_check.sh``): compiling takes a while.
+            as ``"aot_eager"``); measure it first (``benchmarks/gpu_check.sh``): compiling is slow.
     """
     with TrainingRun(model, dataset, step=train_step, totals=EpochTotals, epochs=epochs,
                      batch_size=batch_size, lr=lr, betas=betas, device=device, seed=seed,
@@ -185,6 +188,7 @@ def fit(model: nn.Module, dataset: Dataset, epochs: int = PAPER.epochs,
                      checkpoint_every=checkpoint_every, num_workers=num_workers, on_epoch=on_epoch,
                      compile=compile) as run:
         for epoch in run.epochs():
-            run.end_epoch(train_epoch(model=model, optimisers=run.optimisers, batches=run.batches(epoch),
-                                      step=run.step, totals=run.totals, after_step=run.after_step))
+            means = train_epoch(model=model, optimisers=run.optimisers, batches=run.batches(epoch),
+                                step=run.step, totals=run.totals, after_step=run.after_step)
+            run.end_epoch(means)
     return run.history

@@ -1,4 +1,4 @@
-"""The one vocabulary for checking what a user passes in: each check says what was wrong and how to fix it.
+"""The one vocabulary for checking what a user passes in: each says what was wrong and what to do.
 
 Scalars: :func:`check_int`, :func:`check_number`, :func:`check_choice` (and
 :func:`check_steps`, a whole number >= 0). Tensors: :func:`check_tensor`,
@@ -28,17 +28,17 @@ T = TypeVar("T")
 _data_checked = False  # set by checked_data(): the batches come from data already checked
 
 
-# ---- scalars ----------------------------------------------------------------------------------------------------
+# ---- scalars -------------------------------------------------------------------------------------
 
 def check_int(value: object, name: str, low: int | None = None, high: int | None = None,
               what: str = "") -> int:
-    """Raise ``ValueError`` unless ``value`` is a whole number (not a bool) in [low, high]; return it.
+    """Raise ``ValueError`` unless ``value`` is a whole number (not a bool) in [low, high].
 
     ``what`` is appended to the message (for example the paper's value).
     """
     ok = isinstance(value, int) and not isinstance(value, bool)
     if not ok or (low is not None and value < low) or (high is not None and value > high):
-        bounds = " from {} to {}".format(low, high) if low is not None and high is not None else (
+        bounds = f" from {low} to {high}" if low is not None and high is not None else (
             f" >= {low}" if low is not None else (f" <= {high}" if high is not None else ""))
         raise ValueError(f"{name} must be a whole number{bounds}, got {value!r}{what}")
     return value
@@ -46,8 +46,10 @@ def check_int(value: object, name: str, low: int | None = None, high: int | None
 
 def check_number(value: object, name: str, low: float | None = None, positive: bool = False,
                  what: str = "") -> float:
-    """Raise ``ValueError`` unless ``value`` is a finite real number (not a bool), > 0 with ``positive``,
-    >= ``low`` when given; return it as a float."""
+    """Raise ``ValueError`` unless ``value`` is a finite real number (not a bool); return a float.
+
+    With ``positive`` it must be > 0, with ``low`` >= low.
+    """
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     if not ok or (positive and value <= 0) or (low is not None and value < low):
         bound = " > 0" if positive else (f" >= {low}" if low is not None else "")
@@ -68,17 +70,17 @@ def check_steps(steps: int, name: str = "steps") -> None:
     check_int(steps, name, low=0)
 
 
-# ---- tensors ----------------------------------------------------------------------------------------------------
+# ---- tensors -------------------------------------------------------------------------------------
 
 def check_tensor(value: object, name: str, shape: str = "") -> None:
-    """Raise ``TypeError`` naming ``name`` unless ``value`` is a torch.Tensor (``shape`` says which)."""
+    """Raise ``TypeError`` naming ``name`` unless ``value`` is a torch.Tensor (of ``shape``)."""
     if not isinstance(value, Tensor):
         raise TypeError(f"{name} must be a torch.Tensor{' ' + shape if shape else ''}, "
                         f"got {type(value).__name__}: convert it with torch.as_tensor")
 
 
 def check_images(x: Tensor, channels: int, image_size: int, check_range: bool = True) -> None:
-    """Raise ``ValueError`` unless ``x`` is a float batch (N, channels, image_size, image_size) in [0, 1].
+    """Raise ``ValueError`` unless ``x`` is a float batch (N, channels, size, size) in [0, 1].
 
     ``check_range=False`` allows values outside [0, 1], as corrupted images have; inside
     :func:`checked_data` the values are not tested again (they were, where the data entered).
@@ -90,7 +92,8 @@ def check_images(x: Tensor, channels: int, image_size: int, check_range: bool = 
         got = ("x".join(map(str, x.shape[1:])) if x.dim() == 4
                else f"a {x.dim()}-D tensor of shape {tuple(x.shape)}")
         raise ValueError(
-            f"model expects a batch of {'x'.join(map(str, expected))} images (N, C, H, W), got {got}; "
+            f"model expects a batch of {'x'.join(map(str, expected))} images (N, C, H, W), "
+            f"got {got}; "
             f"load the data with image_size={image_size} and {channels} channel(s), "
             "or make the model to match the data"
         )
@@ -105,21 +108,21 @@ def _check_float(x: Tensor) -> None:
 
 
 def check_pixel_values(x: Tensor) -> None:
-    """Raise ``ValueError`` unless ``x`` is floating point in [0, 1] without NaN (host syncs on a GPU)."""
+    """Raise ``ValueError`` unless ``x`` is floating point in [0, 1] (host syncs on a GPU)."""
     _check_float(x)
     if bool(torch.isnan(x).any()):
         raise ValueError(f"images contain NaN ({int(torch.isnan(x).sum())} of {x.numel()} values): "
-                         "find where the data set produces them (a failed read, a division by zero) "
-                         "and fix it there")
+                         "find where the data set produces them (a failed read, a division by "
+                         "zero) and fix it there")
     low, high = torch.aminmax(x)
     if low < 0 or high > 1:
-        raise ValueError(f"images must lie in [0, 1], got values in [{low.item():.3g}, {high.item():.3g}]: "
-                         "rescale them (for example x / 255)")
+        raise ValueError(f"images must lie in [0, 1], got values in [{low.item():.3g}, "
+                         f"{high.item():.3g}]: rescale them (for example x / 255)")
 
 
 @contextlib.contextmanager
 def checked_data() -> Iterator[None]:
-    """Within this block, :func:`check_images` trusts the pixel values (checked where the data entered)."""
+    """In this block :func:`check_images` trusts pixel values (checked where the data entered)."""
     global _data_checked
     before, _data_checked = _data_checked, True
     try:
@@ -136,11 +139,11 @@ def check_latents(z: Tensor, latent_dim: int) -> None:
                          f"got {z.dtype} of shape {tuple(z.shape)}")
 
 
-# ---- models -----------------------------------------------------------------------------------------------------
+# ---- models --------------------------------------------------------------------------------------
 
 @runtime_checkable
 class ChainModel(Protocol):
-    """What the Markov chain of section 3 runs on: any module with these (every genae model has them)."""
+    """What the Markov chain of section 3 runs on: any module with these (every genae model)."""
 
     latent_dim: int
 
@@ -170,7 +173,7 @@ class TrainableModel(Protocol):
 
 
 def check_model(model: object, protocol: type, who: str) -> None:
-    """Raise ``TypeError`` unless ``model`` has every member of ``protocol``; the message names the missing."""
+    """Raise ``TypeError`` unless ``model`` has every member of ``protocol``, naming the missing."""
     members = [m for m in protocol.__annotations__] + [
         m for m in vars(protocol) if not m.startswith("_") and callable(getattr(protocol, m))]
     missing = [m for m in dict.fromkeys(members) if not hasattr(model, m)]

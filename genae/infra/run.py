@@ -35,8 +35,7 @@ from genae import checkpoint, distributed
 from genae.devices import resolve_device
 from genae.loader import BatchStream, batch_to, epoch_batches, images_of, on_device
 from genae.seeds import mix_seed
-from genae.validate import (TrainableModel, check_int, check_model, check_number, check_pixel_values,
-                            checked_data)
+from genae.validate import TrainableModel, check_int, check_model, check_number, check_pixel_values, checked_data
 
 STATE_FILE = "last.pt"
 
@@ -53,7 +52,7 @@ def autocast_for(device: torch.device) -> tuple[Any, torch.amp.GradScaler | None
 def check_arguments(model: nn.Module, dataset: Dataset, epochs: int, batch_size: int, lr: float,
                     betas: tuple[float, float], seed: int, checkpoint_dir, resume: bool,
                     checkpoint_every: int | None, compile: bool | str) -> None:
-    """What torch would reject deep inside (or, for the seed, with a bare RuntimeError), said plainly."""
+    """What torch would reject deep inside (or, for the seed, with a bare RuntimeError), plainly."""
     check_int(epochs, "epochs", low=0)
     check_int(batch_size, "batch_size", low=1)
     if len(dataset) == 0:
@@ -63,18 +62,23 @@ def check_arguments(model: nn.Module, dataset: Dataset, epochs: int, batch_size:
     if resume and checkpoint_dir is None:
         raise ValueError("resume=True needs checkpoint_dir=: the folder of the run to continue")
     if not isinstance(compile, (bool, str)):
-        raise ValueError(f"compile must be True, False or a torch.compile backend name, got {compile!r}")
+        raise ValueError(f"compile must be True, False or a torch.compile backend name, "
+                         f"got {compile!r}")
     check_model(model, TrainableModel, "fit")
     check_number(lr, "lr", positive=True, what=" (the paper uses 2e-4)")
-    if not isinstance(betas, (tuple, list)) or len(betas) != 2 or any(
-            isinstance(b, bool) or not isinstance(b, (int, float)) or not 0 <= b < 1 for b in betas):
-        raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r} (the paper uses (0.5, 0.999))")
+    def unit(b: object) -> bool:
+        return isinstance(b, (int, float)) and not isinstance(b, bool) and 0 <= b < 1
+
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2 or not all(map(unit, betas)):
+        raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r} "
+                         "(the paper uses (0.5, 0.999))")
     check_int(seed, "seed")
 
 
 def check_data(dataset: Dataset) -> None:
-    """The pixel values, once: all of an in-memory data set, the first image of one read from disk."""
-    check_pixel_values(dataset.tensors[0] if isinstance(dataset, TensorDataset) else images_of(dataset[0]))
+    """The pixel values, once: all of an in-memory data set, the first image of one on disk."""
+    in_memory = isinstance(dataset, TensorDataset)
+    check_pixel_values(dataset.tensors[0] if in_memory else images_of(dataset[0]))
 
 
 class TrainingRun:
@@ -87,8 +91,9 @@ class TrainingRun:
 
     def __init__(self, model: nn.Module, dataset: Dataset, *, step: Callable, totals: type,
                  epochs: int, batch_size: int, lr: float, betas: tuple[float, float],
-                 device: str | torch.device | None, seed: int, checkpoint_dir: str | os.PathLike | None,
-                 progress: bool, resume: bool, checkpoint_every: int | None, num_workers: int | None,
+                 device: str | torch.device | None, seed: int,
+                 checkpoint_dir: str | os.PathLike | None, progress: bool, resume: bool,
+                 checkpoint_every: int | None, num_workers: int | None,
                  on_epoch: Callable[[list], None] | None, compile: bool | str) -> None:
         check_arguments(model, dataset, epochs, batch_size, lr, betas, seed, checkpoint_dir, resume,
                         checkpoint_every, compile)
@@ -124,14 +129,16 @@ class TrainingRun:
                         initial=self.start_epoch * self.steps_per_epoch + self.start_step,
                         disable=not progress or not distributed.is_main(), unit="step",
                         desc=f"training {getattr(model, 'kind', 'model')}")
-        self.stream = BatchStream(self.dataset, num_workers, pin_memory=dev.type == "cuda", seed=seed)
+        self.stream = BatchStream(self.dataset, num_workers, pin_memory=dev.type == "cuda",
+                                  seed=seed)
 
-    # ---- the loop's side of the run -------------------------------------------------------------------------
+    # ---- the loop's side of the run --------------------------------------------------------------
 
     def epochs(self) -> Iterator[int]:
         """The epochs still to train."""
-        for self.epoch in range(self.start_epoch, self.n_epochs):
-            yield self.epoch
+        for epoch in range(self.start_epoch, self.n_epochs):
+            self.epoch = epoch
+            yield epoch
 
     def batches(self, epoch: int) -> Iterator[Tensor]:
         """The epoch's batches on the device (this rank's share of each, under torchrun)."""
@@ -145,35 +152,36 @@ class TrainingRun:
         return distributed.mean_tensors(terms, skip=("z",))
 
     def after_step(self, totals) -> None:
-        """Stop on a non-finite loss, update the bar, checkpoint every ``checkpoint_every`` steps."""
+        """Stop on a non-finite loss, update the bar, checkpoint each ``checkpoint_every`` steps."""
         step = totals.steps  # counts the steps of the epoch done before a resume too
         bad = [k for k, v in totals.last.items() if not math.isfinite(v)]
         if bad:  # before any save: keep the last good state
             raise FloatingPointError(
-                f"loss term {bad[0]!r} became {totals.last[bad[0]]} at epoch {self.epoch + 1}, step {step}: "
-                f"training diverged; {self._last_good()}. Try a smaller learning rate or check the data "
-                "for NaNs.")
+                f"loss term {bad[0]!r} became {totals.last[bad[0]]} at epoch {self.epoch + 1}, "
+                f"step {step}: training diverged; {self._last_good()}. Try a smaller learning rate "
+                "or check the data for NaNs.")
         self.bar.update(1)
         self.bar.set_postfix({k: f"{v:.3g}" for k, v in totals.last.items()}, refresh=False)
-        if self.checkpoint_every and step % self.checkpoint_every == 0 and step < self.steps_per_epoch:
+        every = self.checkpoint_every
+        if every and step % every == 0 and step < self.steps_per_epoch:
             self._save(self.epoch, step)
 
     def end_epoch(self, means: dict[str, float]) -> None:
-        """Record the epoch's means, warn if the adversary collapsed, checkpoint, call ``on_epoch``."""
+        """Record the epoch's means, warn if the adversary collapsed, checkpoint, ``on_epoch``."""
         record = {"epoch": self.epoch + 1, **means}
         lows, highs = self.totals.lows, self.totals.highs
         if lows.get("adversary_accuracy") == 1.0 or highs.get("adversary_accuracy") == 0.0:
             record["adversary_collapsed"] = 1.0
             warnings.warn(f"epoch {self.epoch + 1}: the adversary's accuracy was "
-                          f"{lows['adversary_accuracy']:.0%} at every step: it has collapsed, so the "
-                          "prior term no longer shapes Q(Z)", stacklevel=3)
+                          f"{lows['adversary_accuracy']:.0%} at every step: it has collapsed, "
+                          "so the prior term no longer shapes Q(Z)", stacklevel=3)
         self.history.append(record)
         self.totals = self._totals_type(total=distributed.sum_tensor)
         self._save(self.epoch + 1, 0)
         if self.on_epoch is not None:
             self.on_epoch(self.history)
 
-    # ---- entering and leaving -------------------------------------------------------------------------------
+    # ---- entering and leaving --------------------------------------------------------------------
 
     def __enter__(self) -> TrainingRun:
         self._benchmark = torch.backends.cudnn.benchmark
@@ -185,7 +193,8 @@ class TrainingRun:
 
     def __exit__(self, kind, error, traceback) -> None:
         if kind is KeyboardInterrupt:
-            where = f"; resume from {self.state_path} with fit(..., resume=True)" if self.state_path else ""
+            where = (f"; resume from {self.state_path} with fit(..., resume=True)"
+                     if self.state_path else "")
             print(f"training interrupted at epoch {self.epoch + 1}{where}")
         self._checked.__exit__(kind, error, traceback)
         self.bar.close()
@@ -195,7 +204,7 @@ class TrainingRun:
         if kind is None:
             self.model.eval()
 
-    # ---- checkpoints ----------------------------------------------------------------------------------------
+    # ---- checkpoints -----------------------------------------------------------------------------
 
     def _batches(self, epoch: int) -> list[Tensor]:
         return epoch_batches(len(self.dataset), self.batch_size, self.seed, epoch)
@@ -210,26 +219,31 @@ class TrainingRun:
     def _save(self, epoch: int, step: int) -> None:
         if self.state_path is None:
             return
-        bad = [name for name, p in self.model.named_parameters() if not bool(torch.isfinite(p).all())]
+        bad = [name for name, p in self.model.named_parameters()
+               if not bool(torch.isfinite(p).all())]
         if bad:  # never overwrite the last good checkpoint with weights ruined by an overflow
             where = f"at epoch {epoch + 1}, step {step}" if step else f"at the end of epoch {epoch}"
             raise FloatingPointError(
-                f"weight {bad[0]!r} became non-finite {where} although every loss term was finite (the "
-                f"gradients overflowed): training diverged; {self._last_good()}. Try a smaller learning rate.")
-        rng_ranks = distributed.gather_rng()  # a collective: every rank takes part, rank 0 writes
+                f"weight {bad[0]!r} became non-finite {where} although every loss term was finite "
+                f"(the gradients overflowed): training diverged; {self._last_good()}. "
+                "Try a smaller learning rate.")
+        rng_ranks = distributed.gather_rng()  # collectives: every rank takes part, rank 0 writes
+        sums_ranks = distributed.gather(self.totals.state())  # the encodings' moments are per rank
         if not distributed.is_main():
             return
         rng = {"cpu": torch.get_rng_state()}
         if torch.cuda.is_available():
             rng["cuda"] = torch.cuda.get_rng_state_all()
-        model = self.model
+        model, scaler = self.model, self.scaler
         checkpoint.write({
-            "config": model.config, "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+            "config": model.config,
+            "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
             "optimisers": {k: o.state_dict() for k, o in self.optimisers.items()},
-            "scaler": self.scaler.state_dict() if self.scaler else None, "rng": rng, "hyper": self.hyper,
-            "epoch": epoch, "step": step, "sums": self.totals.state(), "history": list(self.history),
-            "threads": torch.get_num_threads(),  # CPU results depend on it: resume warns when it differs
-            **({"rng_ranks": rng_ranks} if rng_ranks else {}),  # every rank's generators, under torchrun
+            "scaler": scaler.state_dict() if scaler else None, "rng": rng, "hyper": self.hyper,
+            "epoch": epoch, "step": step, "sums": self.totals.state(),
+            "history": list(self.history),
+            "threads": torch.get_num_threads(),  # CPU results depend on it (resume warns)
+            **({"rng_ranks": rng_ranks, "sums_ranks": sums_ranks} if rng_ranks else {}),  # torchrun
         }, self.state_path)
 
     def _restore(self) -> tuple[int, int, dict, list]:
@@ -239,18 +253,20 @@ class TrainingRun:
             raise checkpoint.CheckpointError(f"{path} is a saved model, not a training state: "
                                              "it cannot be resumed")
         if state["config"] != model.config:
-            raise checkpoint.CheckpointError(f"{path} was written for a model {state['config']}, not "
-                                             f"{model.config}: resume with the same model, or use another "
-                                             "checkpoint_dir")
+            raise checkpoint.CheckpointError(
+                f"{path} was written for a model {state['config']}, not {model.config}: "
+                "resume with the same model, or use another checkpoint_dir")
         if state["hyper"] != self.hyper:
-            raise checkpoint.CheckpointError(f"{path} was written with training settings {state['hyper']}, "
-                                             f"not {self.hyper}: resume with the same settings and data")
+            raise checkpoint.CheckpointError(
+                f"{path} was written with training settings {state['hyper']}, not {self.hyper}: "
+                "resume with the same settings and data")
         threads = state.get("threads", torch.get_num_threads())
         if device.type == "cpu" and threads != torch.get_num_threads():
-            warnings.warn(f"{path} was written by a run on {threads} CPU thread(s) and this one uses "
-                          f"{torch.get_num_threads()}: it will end close to, not bit-identical with, an "
-                          f"uninterrupted run (call torch.set_num_threads({threads}) before fit to stay "
-                          "exact)", stacklevel=4)
+            warnings.warn(f"{path} was written by a run on {threads} CPU thread(s) and this "
+                          f"one uses {torch.get_num_threads()}: it will end close to, not "
+                          "bit-identical with, an uninterrupted run (call "
+                          f"torch.set_num_threads({threads}) before fit to stay exact)",
+                          stacklevel=4)
         model.load_state_dict(state["state_dict"])
         model.to(device)
         for name, opt in self.optimisers.items():
@@ -260,5 +276,7 @@ class TrainingRun:
         torch.set_rng_state(state["rng"]["cpu"])
         if "cuda" in state["rng"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["rng"]["cuda"])
-        distributed.restore_rng(state.get("rng_ranks"), self.seed, mix_seed(state["epoch"], state["step"]))
-        return state["epoch"], state["step"], dict(state["sums"]), list(state["history"])
+        position = mix_seed(state["epoch"], state["step"])
+        distributed.restore_rng(state.get("rng_ranks"), self.seed, position)
+        sums = distributed.own(state.get("sums_ranks"), state["sums"])
+        return state["epoch"], state["step"], dict(sums), list(state["history"])
