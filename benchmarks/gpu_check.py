@@ -29,7 +29,7 @@ from torch.utils.data import TensorDataset
 
 import genae.models
 from genae.data import ImageFolderFlat
-from genae.loader import BatchStream, default_workers
+from genae.infra.loader import BatchStream, default_workers
 from genae.mcmc import run_chain
 from genae.models import make_model
 from genae.train import epoch_batches, fit

@@ -35,7 +35,7 @@ if [ "$smoke" = 0 ] && ! "$PY" -c "import genae.train" 2>/dev/null; then
         || timeout 60 "${pip[@]}" --no-deps --no-build-isolation -e . \
         || export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 fi
-if ! "$PY" -c "import torch, genae.train, genae.loader" ; then
+if ! "$PY" -c "import torch, genae.train, genae.infra.loader" ; then
     echo "genae cannot be imported here (see the error above): install torch, then rerun" >&2
     exit 1
 fi

@@ -1,8 +1,8 @@
-"""``python -m genae``: the command line of :mod:`genae.cli` (also under ``torchrun -m genae``)."""
+"""``python -m genae``: the command line of :mod:`genae.infra.cli` (also under ``torchrun -m genae``)."""
 
 import sys
 
-from genae.cli import main
+from genae.infra.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -24,10 +24,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 
-from genae import checkpoint
-from genae.cache import cache_key, default_cache_dir
 from genae.data import CHANNELS, load_images
-from genae.devices import resolve_device
+from genae.infra import checkpoint
+from genae.infra.cache import cache_key, default_cache_dir
+from genae.infra.devices import resolve_device
 from genae.models import evaluating
 from genae.validate import check_int
 
@@ -135,7 +135,7 @@ def domain_classifier(dataset: str = "digits", image_size: int = 32, root: str |
                       device: str | torch.device | None = None) -> DomainClassifier:
     """The feature classifier for ``dataset``, trained on its training split once and then loaded from the cache.
 
-    It sits in the same cache folder as the models (:func:`genae.cache.default_cache_dir`),
+    It sits in the same cache folder as the models (:func:`genae.infra.cache.default_cache_dir`),
     keyed on every setting here; ``.test_accuracy`` holds its accuracy on the held-out split.
     """
     if dataset not in CLASSIFIER_SETS:

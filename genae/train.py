@@ -34,8 +34,8 @@ from torch import Tensor, nn
 from torch.utils.data import Dataset
 
 from genae.defaults import PAPER
+from genae.infra.loader import epoch_batches
 from genae.infra.run import STATE_FILE, TrainingRun
-from genae.loader import epoch_batches
 from genae.validate import TrainableModel
 
 __all__ = ["STATE_FILE", "EpochTotals", "History", "TRAINER_VERSION", "epoch_batches", "fit",

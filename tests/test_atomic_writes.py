@@ -19,9 +19,9 @@ import pytest
 import torch
 from conftest import tiny
 
-import genae.files
-from genae import checkpoint
-from genae.files import atomic_path, remove_stale
+import genae.infra.files
+from genae.infra import checkpoint
+from genae.infra.files import atomic_path, remove_stale
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models train fastest on one thread
 
@@ -37,9 +37,9 @@ def fail_at(monkeypatch, point, exc=KeyboardInterrupt):
         raise exc("injected")
 
     if point == "fsync":
-        monkeypatch.setattr(genae.files.os, "fsync", boom)
+        monkeypatch.setattr(genae.infra.files.os, "fsync", boom)
     elif point == "replace":
-        monkeypatch.setattr(genae.files.os, "replace", boom)
+        monkeypatch.setattr(genae.infra.files.os, "replace", boom)
 
 
 POINTS = ["writing", "fsync", "replace"]
@@ -99,7 +99,7 @@ def test_interrupted_checkpoint_save_keeps_the_old_checkpoint(point, tmp_path, m
 def test_interrupted_training_save_keeps_the_last_state(tmp_path, digits16, monkeypatch):
     from genae.train import STATE_FILE, fit
 
-    real, calls = genae.files.os.replace, [0]
+    real, calls = genae.infra.files.os.replace, [0]
 
     def second_fails(*args):
         calls[0] += 1
@@ -107,7 +107,7 @@ def test_interrupted_training_save_keeps_the_last_state(tmp_path, digits16, monk
             raise KeyboardInterrupt
         return real(*args)
 
-    monkeypatch.setattr(genae.files.os, "replace", second_fails)
+    monkeypatch.setattr(genae.infra.files.os, "replace", second_fails)
     with pytest.raises(KeyboardInterrupt):
         fit(tiny("vae", width=4), digits16, epochs=1, progress=False, checkpoint_dir=tmp_path, checkpoint_every=5)
     monkeypatch.undo()
@@ -123,7 +123,7 @@ CACHE_KW = dict(image_size=16, latent_dim=4, width=4, epochs=1, progress=False, 
 
 @pytest.mark.parametrize("point", POINTS)
 def test_interrupted_cache_save_leaves_no_cached_file(point, tmp_path, monkeypatch):
-    from genae.cache import trained_model
+    from genae.infra.cache import trained_model
 
     if point == "writing":
         monkeypatch.setattr(torch, "save", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt()))
@@ -141,7 +141,7 @@ def test_interrupted_cache_save_leaves_no_cached_file(point, tmp_path, monkeypat
 
 
 def test_a_damaged_cache_file_is_retrained_with_a_warning(tmp_path):
-    from genae.cache import trained_model
+    from genae.infra.cache import trained_model
 
     model, history = trained_model("vae", cache_dir=tmp_path, **CACHE_KW)
     (cached,) = tmp_path.iterdir()
@@ -183,7 +183,7 @@ def test_interrupted_figure_and_table_writes_keep_the_old_files(point, tmp_path,
 KILLED_WRITER = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    from genae.files import atomic_path
+    from genae.infra.files import atomic_path
 
     target = Path(sys.argv[1])
     with atomic_path(target) as tmp:
@@ -246,8 +246,8 @@ class Explodes(float):
 def test_interrupted_run_log_and_cli_figure_keep_the_old_files(point, tmp_path, monkeypatch, capsys):
     import matplotlib.pyplot as plt
 
-    from genae.cli import _save_figure
-    from genae.runlog import write_csv
+    from genae.infra.cli import _save_figure
+    from genae.infra.runlog import write_csv
 
     fig, ax = plt.subplots()
     ax.plot([0, 1], [1, 0])
@@ -310,8 +310,8 @@ def unguarded_writes(root: Path) -> list[str]:
 
 
 def test_every_file_the_library_writes_goes_through_atomic_path(tmp_path):
-    offenders = unguarded_writes(Path(genae.files.__file__).parent)
-    assert not offenders, "write these through genae.files.atomic_path:\n" + "\n".join(offenders)
+    offenders = unguarded_writes(Path(genae.__file__).parent)  # the whole package
+    assert not offenders, "write these through genae.infra.files.atomic_path:\n" + "\n".join(offenders)
     # the check itself finds direct writes
     (tmp_path / "bad.py").write_text("import torch\n\ndef f(fig, p):\n    fig.savefig(p)\n"
                                      "    torch.save({}, p)\n    open(p, 'w').write('x')\n"

@@ -25,13 +25,14 @@ from torch.utils.data import TensorDataset
 sys.path.insert(0, str(Path(__file__).parent))
 from conftest import tiny  # noqa: E402
 
-from genae import chainstats, checkpoint, evaluate, linear, metrics, plots  # noqa: E402
-from genae.cache import trained_model  # noqa: E402
-from genae.checkpoint import CheckpointError  # noqa: E402
+from genae import chainstats, evaluate, linear, metrics, plots  # noqa: E402
 from genae.data import DataNotFoundError, load_images  # noqa: E402
-from genae.devices import resolve_device  # noqa: E402
 from genae.features import domain_classifier, feature_extractor, train_classifier  # noqa: E402
 from genae.gaussians import Gaussian  # noqa: E402
+from genae.infra import checkpoint  # noqa: E402
+from genae.infra.cache import trained_model  # noqa: E402
+from genae.infra.checkpoint import CheckpointError  # noqa: E402
+from genae.infra.devices import resolve_device  # noqa: E402
 from genae.interpolate import lerp, slerp  # noqa: E402
 from genae.mcmc import chain_step, run_chain, sample_prior  # noqa: E402
 from genae.models import make_model  # noqa: E402
@@ -60,7 +61,7 @@ def cli(e, *argv: str) -> None:
     import contextlib
     import io
 
-    from genae.cli import main
+    from genae.infra.cli import main
 
     argv = [a.replace("DIR", str(e.dir)) for a in argv]
     err = io.StringIO()
@@ -241,7 +242,7 @@ ROWS = [
     Row("lerp", "ends of different dtypes", lambda e: lerp(torch.zeros(3), torch.ones(3, dtype=torch.float64), 3),
         ValueError, ("torch.float32", "torch.float64")),
     Row("lerp", "steps=2.5", lambda e: lerp(torch.zeros(3), torch.ones(3), 2.5), ValueError, ("2.5",)),
-    # --- genae.checkpoint ---------------------------------------------------------------------------------------
+    # --- genae.infra.checkpoint ---------------------------------------------------------------------------------------
     Row("checkpoint.save", "a plain nn.Linear", lambda e: checkpoint.save(nn.Linear(2, 2), e.dir / "x.pt"), TypeError,
         ("Linear", "make_model")),
     Row("checkpoint.save", "a NumPy array in extra=", lambda e: checkpoint.save(e.model, e.dir / "x.pt",
@@ -267,7 +268,7 @@ ROWS = [
         lambda e: checkpoint.load(e.dir / "edited.pt"), CheckpointError, ("edited.pt", "cannot rebuild")),
     Row("checkpoint.load", "device='cuda' on a machine without CUDA",
         lambda e: checkpoint.load(e.vae_file, device="cuda"), ValueError, ("'cuda'",), needs_no_cuda=True),
-    # --- genae.cache.trained_model ----------------------------------------------------------------------------
+    # --- genae.infra.cache.trained_model ----------------------------------------------------------------------------
     Row("cache.trained_model", "unknown data set", lambda e: trained_model("vae", "cifar", cache_dir=e.dir / "cache"),
         ValueError, ("'cifar'",)),
     Row("cache.trained_model", "unknown kind",
@@ -313,7 +314,7 @@ ROWS = [
         ValueError, ("'priors'", "prior")),
     Row("plots.plot_history", "entries without 'epoch'", lambda e: plots.plot_history([{"prior": 1.0}]), ValueError,
         ("'epoch'", "['prior']")),
-    # --- genae.devices.resolve_device -------------------------------------------------------------------------
+    # --- genae.infra.devices.resolve_device -------------------------------------------------------------------------
     Row("resolve_device", "'tpu'", lambda e: resolve_device("tpu"), ValueError, ("'tpu'", "'cuda:N'")),
     Row("resolve_device", "1.5", lambda e: resolve_device(1.5), ValueError, ("1.5",)),
     Row("resolve_device", "'cuda' without CUDA", lambda e: resolve_device("cuda"), ValueError,
@@ -430,7 +431,7 @@ ROWS = [
         ("'cifar'",)),
     Row("features.domain_classifier", "a data set without digit or clothes labels",
         lambda e: domain_classifier("folder"), ValueError, ("'folder'", "InceptionFeatures")),
-    # --- the command line (genae.cli) -----------------------------------------------------------------------
+    # --- the command line (genae.infra.cli) -----------------------------------------------------------------------
     Row("genae train", "--data cifar", lambda e: cli(e, "train", "--data", "cifar", "--out", "DIR/r"), CliExit,
         ("exit 2", "'cifar'", "digits")),
     Row("genae train", "--kind gan", lambda e: cli(e, "train", "--data", "digits", "--kind", "gan", "--out", "DIR/r"),

@@ -1,8 +1,8 @@
-"""genae.cache: a snapshot of a longer run is the model a shorter run trains."""
+"""genae.infra.cache: a snapshot of a longer run is the model a shorter run trains."""
 
 import torch
 
-from genae.cache import trained_model
+from genae.infra.cache import trained_model
 
 KW = dict(image_size=16, latent_dim=4, width=4, progress=False, device="cpu")
 

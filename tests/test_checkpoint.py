@@ -4,8 +4,8 @@ import pytest
 import torch
 from conftest import tiny
 
-from genae import checkpoint
-from genae.checkpoint import CheckpointError, load, save
+from genae.infra import checkpoint
+from genae.infra.checkpoint import CheckpointError, load, save
 
 
 @pytest.mark.parametrize("kind", ["vae", "aae", "dvae", "daae"])

@@ -1,4 +1,4 @@
-"""The command line (genae.cli): train, resume, sample, interpolate, evaluate, and its errors."""
+"""The command line (genae.infra.cli): train, resume, sample, interpolate, evaluate, and its errors."""
 
 import subprocess
 import sys
@@ -8,10 +8,10 @@ import pytest
 import torch
 from conftest import tiny
 
-from genae import checkpoint
-from genae.cli import main
 from genae.data import load_images
-from genae.runlog import RunLog, read_csv
+from genae.infra import checkpoint
+from genae.infra.cli import main
+from genae.infra.runlog import RunLog, read_csv
 from genae.train import STATE_FILE, fit
 
 SMALL = ["--data", "digits", "--image-size", "16", "--latent-dim", "4", "--width", "8", "--no-progress"]

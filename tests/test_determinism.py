@@ -66,7 +66,7 @@ def test_the_same_seed_gives_the_same_model_and_another_seed_does_not(image_fold
 
 
 def test_the_model_cache_returns_what_training_gives(tmp_path):
-    from genae.cache import trained_model
+    from genae.infra.cache import trained_model
 
     kw = dict(image_size=16, latent_dim=4, width=4, epochs=1, progress=False, device="cpu", seed=3)
     trained, history = trained_model("dvae", cache_dir=tmp_path / "a", **kw)

@@ -1,4 +1,4 @@
-"""Data-parallel training (genae.distributed) with 2 CPU processes and gloo.
+"""Data-parallel training (genae.infra.distributed) with 2 CPU processes and gloo.
 
 Two ranks with 32 images each per step must train exactly as one process with
 batches of 64 (batch norm synchronised, gradients averaged). The models' noise
@@ -18,8 +18,8 @@ from conftest import tiny
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from genae import checkpoint
-from genae.distributed import SyncBatchNorm, convert_batchnorm, revert_batchnorm
+from genae.infra import checkpoint
+from genae.infra.distributed import SyncBatchNorm, convert_batchnorm, revert_batchnorm
 from genae.train import STATE_FILE, fit
 
 KW = dict(batch_size=64, seed=0, progress=False)

@@ -14,7 +14,7 @@ import pytest
 import torch
 from conftest import tiny
 
-from genae import checkpoint
+from genae.infra import checkpoint
 from genae.train import STATE_FILE, fit
 
 KW = dict(epochs=1, batch_size=64, seed=0, progress=False)  # 22 steps on the digits

@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch.utils.data import Dataset, TensorDataset
 
-from genae.loader import BatchStream, default_workers
+from genae.infra.loader import BatchStream, default_workers
 from genae.train import epoch_batches
 
 

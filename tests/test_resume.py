@@ -20,7 +20,7 @@ import torch
 from conftest import tiny
 from torch.utils.data import Dataset
 
-from genae import checkpoint
+from genae.infra import checkpoint
 from genae.train import STATE_FILE, fit
 
 KW = dict(epochs=2, batch_size=64, seed=3, progress=False)  # 22 steps per epoch on the digits

@@ -6,7 +6,7 @@
   their per-batch value checks: :func:`genae.validate.checked_data`);
 - puts the model and the data on the device (channels-last on CUDA), picks mixed
   precision (:func:`autocast_for`) and compiles the loss on request;
-- joins several processes under torchrun (:mod:`genae.distributed`): synchronised
+- joins several processes under torchrun (:mod:`genae.infra.distributed`): synchronised
   batch norm, rank 0's weights, gradients and loss terms averaged over ranks;
 - writes the training state atomically after every epoch (and every
   ``checkpoint_every`` steps) and resumes from it exactly;
@@ -31,9 +31,9 @@ from torch import Tensor, nn
 from torch.utils.data import Dataset, TensorDataset
 from tqdm.auto import tqdm
 
-from genae import checkpoint, distributed
-from genae.devices import resolve_device
-from genae.loader import BatchStream, batch_to, epoch_batches, images_of, on_device
+from genae.infra import checkpoint, distributed
+from genae.infra.devices import resolve_device
+from genae.infra.loader import BatchStream, batch_to, epoch_batches, images_of, on_device
 from genae.seeds import mix_seed
 from genae.validate import TrainableModel, check_int, check_model, check_number, check_pixel_values, checked_data
 

@@ -17,10 +17,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from genae import checkpoint
 from genae.data import CHANNELS, load_images
 from genae.defaults import QUICK
-from genae.devices import resolve_device
+from genae.infra import checkpoint
+from genae.infra.devices import resolve_device
 from genae.models import make_model
 from genae.train import TRAINER_VERSION, History, fit
 from genae.validate import check_choice

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from genae.files import atomic_path
+from genae.infra.files import atomic_path
 
 CSV_NAME = "metrics.csv"
 TENSORBOARD_DIR = "tensorboard"

@@ -2,7 +2,7 @@
 
 A checkpoint stores the model's constructor arguments beside its weights, so
 :func:`load` rebuilds the model from the file alone. Files are written
-atomically (:func:`genae.files.atomic_path`): an interrupted save leaves the
+atomically (:func:`genae.infra.files.atomic_path`): an interrupted save leaves the
 previous checkpoint intact. They are read with ``torch.load(weights_only=True)``,
 which refuses anything that would run code while loading.
 """
@@ -19,8 +19,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from genae.devices import resolve_device
-from genae.files import atomic_path
+from genae.infra.devices import resolve_device
+from genae.infra.files import atomic_path
 from genae.models import make_model
 
 FORMAT = "genae-checkpoint"
@@ -86,7 +86,7 @@ def read(path: str | os.PathLike, device: str | torch.device | None = "cpu") -> 
                               f"{type(err).__name__}: {str(err)[:200]}") from err
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path} is a PyTorch file but not a genae checkpoint (no '{FORMAT}' tag): "
-                              "save models with genae.checkpoint.save")
+                              "save models with genae.infra.checkpoint.save")
     if payload.get("version") != VERSION:
         raise CheckpointError(f"{path} is a genae checkpoint of format version {payload.get('version')!r}; "
                               f"this genae reads version {VERSION}: re-save it with a matching genae")

@@ -18,7 +18,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from genae.cli_parser import MODEL_FILE, PAPER, RUN_FILE, RUN_KEYS, build_parser
+from genae.infra.cli_parser import MODEL_FILE, PAPER, RUN_FILE, RUN_KEYS, build_parser
 
 
 class UsageError(Exception):
@@ -31,10 +31,10 @@ def train(args: argparse.Namespace) -> int:
     """Train one of the four models with the paper's settings, checkpointing every epoch."""
     import torch
 
-    from genae import checkpoint, distributed
     from genae.data import CHANNELS, load_images
+    from genae.infra import checkpoint, distributed
+    from genae.infra.runlog import RunLog
     from genae.models import make_model
-    from genae.runlog import RunLog
     from genae.train import STATE_FILE, fit
 
     out = Path(args.out)
@@ -101,8 +101,8 @@ def interpolate(args: argparse.Namespace) -> int:
 
     from genae import plots
     from genae.data import CHANNELS, load_images
+    from genae.infra.loader import images_of
     from genae.interpolate import slerp
-    from genae.loader import images_of
     from genae.mcmc import run_chain
 
     model, device = _load_model(args)
@@ -140,7 +140,7 @@ def evaluate(args: argparse.Namespace) -> int:
     from genae.data import load_images
     from genae.evaluate import evaluate_chain, real_baseline, split_halves
     from genae.features import feature_extractor
-    from genae.loader import images_of
+    from genae.infra.loader import images_of
 
     model, device = _load_model(args)
     data = load_images(args.data, "test", image_size=model.image_size, root=args.root)
@@ -157,7 +157,7 @@ def evaluate(args: argparse.Namespace) -> int:
     with pd.option_context("display.width", 160, "display.max_columns", None):
         print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     if args.out is not None:
-        from genae.files import atomic_path
+        from genae.infra.files import atomic_path
 
         with atomic_path(args.out) as tmp:
             table.to_csv(tmp, index=False)
@@ -174,7 +174,7 @@ def _echo(line: str) -> None:
 
 
 def _write_json(payload: dict, path: Path) -> None:
-    from genae.files import atomic_path
+    from genae.infra.files import atomic_path
 
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(payload, indent=2) + "\n")
@@ -199,8 +199,8 @@ def _train_settings(args: argparse.Namespace, out: Path) -> dict:
 
 def _load_model(args: argparse.Namespace):
     """The model in ``--checkpoint`` (a model file, a training state, or a run folder) on ``--device``."""
-    from genae import checkpoint
-    from genae.devices import resolve_device
+    from genae.infra import checkpoint
+    from genae.infra.devices import resolve_device
     from genae.train import STATE_FILE
 
     path = Path(args.checkpoint)
@@ -214,7 +214,7 @@ def _load_model(args: argparse.Namespace):
 
 
 def _save_figure(fig, path: Path) -> None:
-    from genae.files import atomic_path
+    from genae.infra.files import atomic_path
 
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format=path.suffix.lower().lstrip("."), dpi=150, bbox_inches="tight")
@@ -226,8 +226,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser({"train": train, "sample": sample, "interpolate": interpolate,
                            "evaluate": evaluate})
     args = parser.parse_args(argv)
-    from genae.checkpoint import CheckpointError
     from genae.features import FeaturesUnavailableError
+    from genae.infra.checkpoint import CheckpointError
 
     try:
         return args.func(args)

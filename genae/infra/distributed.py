@@ -37,7 +37,7 @@ import torch.distributed as dist
 from torch import Tensor, nn
 from torch.distributed import _functional_collectives as funcol
 
-from genae.devices import resolve_device
+from genae.infra.devices import resolve_device
 from genae.seeds import mix_seed
 
 

@@ -1,4 +1,4 @@
-"""The argument parser of :mod:`genae.cli`: its options, their paper defaults (section 4.3) and their checks.
+"""The argument parser of :mod:`genae.infra.cli`: its options, their paper defaults (section 4.3) and their checks.
 
 Every option that takes a value checks it while parsing and says, in one line,
 what was wrong (:class:`Parser` prints no usage block and exits with code 2).
@@ -70,7 +70,7 @@ def steps_list(text: str) -> list[int]:
 
 def device_name(text: str) -> str:
     """A device this machine has, kept as typed (torchrun's ranks pick their own GPU from it)."""
-    from genae.devices import resolve_device  # imports torch: only when --device is given
+    from genae.infra.devices import resolve_device  # imports torch: only when --device is given
 
     try:
         resolve_device(text)
