@@ -19,12 +19,15 @@ def _check_pair(z_a: Tensor, z_b: Tensor, steps: int) -> None:
     check_tensor(z_a, "z_a")
     check_tensor(z_b, "z_b")
     if z_a.shape != z_b.shape:
-        raise ValueError(f"z_a and z_b must have the same shape, got {tuple(z_a.shape)} and {tuple(z_b.shape)}")
+        raise ValueError(f"z_a and z_b must have the same shape, got {tuple(z_a.shape)} and "
+                         f"{tuple(z_b.shape)}")
     if z_a.dim() < 1 or not z_a.is_floating_point():
-        raise ValueError(f"z_a and z_b must be float tensors of shape (..., latent_dim), got {z_a.dtype} "
+        raise ValueError(f"z_a and z_b must be float tensors of shape (..., latent_dim), "
+                         f"got {z_a.dtype} "
                          f"of shape {tuple(z_a.shape)}")
     if z_a.dtype != z_b.dtype or z_a.device != z_b.device:
-        raise ValueError(f"z_a and z_b must have the same dtype and device, got {z_a.dtype} on {z_a.device} "
+        raise ValueError(f"z_a and z_b must have the same dtype and device, "
+                         f"got {z_a.dtype} on {z_a.device} "
                          f"and {z_b.dtype} on {z_b.device}")
     check_steps(steps)
     if steps < 2:
@@ -37,7 +40,7 @@ def _fractions(steps: int, z: Tensor) -> Tensor:
 
 
 def lerp(z_a: Tensor, z_b: Tensor, steps: int) -> Tensor:
-    """Straight-line interpolation; returns shape (steps, *z_a.shape), exactly z_a first and z_b last."""
+    """Straight-line interpolation; shape (steps, *z_a.shape), exactly z_a first and z_b last."""
     _check_pair(z_a, z_b, steps)
     t = _fractions(steps, z_a)
     path = (1 - t) * z_a + t * z_b
@@ -60,28 +63,32 @@ def slerp(z_a: Tensor, z_b: Tensor, steps: int, eps: float = 1e-6) -> Tensor:
     t = _fractions(steps, z_a)
     norm_a, norm_b = z_a.norm(dim=-1, keepdim=True), z_b.norm(dim=-1, keepdim=True)
     u, w = z_a / norm_a.clamp_min(eps), z_b / norm_b.clamp_min(eps)
-    # The angle from atan2 of the chord lengths, not arccos of the dot product: arccos loses half the
-    # digits near 0 and pi, and dividing by sin(omega) there magnified the error (found by hypothesis).
+    # The angle from atan2 of the chord lengths, not arccos of the dot product: arccos loses half
+    # the digits near 0 and pi, and dividing by sin(omega) there magnified the error (found by
+    # hypothesis).
     omega = 2 * torch.atan2((u - w).norm(dim=-1, keepdim=True), (u + w).norm(dim=-1, keepdim=True))
     sin = torch.sin(omega)
-    regular = sin > max(eps, torch.finfo(z_a.dtype).eps ** 0.5)  # below: 1/sin(omega) magnifies rounding
+    # below this, 1/sin(omega) magnifies rounding
+    regular = sin > max(eps, torch.finfo(z_a.dtype).eps ** 0.5)
     safe_sin = torch.where(regular, sin, torch.ones_like(sin))
     white = (torch.sin((1 - t) * omega) * z_a + torch.sin(t * omega) * z_b) / safe_sin
     straight = (1 - t) * z_a + t * z_b
-    # Opposite directions: rotate u by t*pi towards v, perpendicular to the axis u - w (which swapping
-    # the ends only flips, so the path reverses exactly), then made exactly perpendicular to u.
+    # Opposite directions: rotate u by t*pi towards v, perpendicular to the axis u - w (which
+    # swapping the ends only flips, so the path reverses exactly), then made exactly perpendicular
+    # to u.
     axis = u - w
     v = _perpendicular(axis / axis.norm(dim=-1, keepdim=True).clamp_min(eps))
     v = v - (v * u).sum(-1, keepdim=True) * u
     v = v / v.norm(dim=-1, keepdim=True).clamp_min(1e-12)
-    turned = ((1 - t) * norm_a + t * norm_b) * (torch.cos(t * math.pi) * u + torch.sin(t * math.pi) * v)
+    norm = (1 - t) * norm_a + t * norm_b
+    turned = norm * (torch.cos(t * math.pi) * u + torch.sin(t * math.pi) * v)
     path = torch.where(regular, white, torch.where(omega < math.pi / 2, straight, turned))
     path[0], path[-1] = z_a, z_b
     return path
 
 
 def _perpendicular(u: Tensor) -> Tensor:
-    """A unit vector perpendicular to each unit row of ``u``: Gram-Schmidt on its smallest coordinate axis."""
+    """A unit vector perpendicular to each unit row of ``u``: Gram-Schmidt on its smallest axis."""
     if u.shape[-1] == 1:
         return torch.zeros_like(u)  # no perpendicular direction in 1-D; the path goes through 0
     axis = torch.zeros_like(u).scatter_(-1, u.abs().argmin(-1, keepdim=True), 1.0)

@@ -84,9 +84,9 @@ class Context:
 
 
 def setup(device: str | torch.device | None = None) -> Context:
-    """Join torchrun's process group (NCCL on GPUs, gloo on CPUs) when started by torchrun; else one process.
+    """Join torchrun's process group (NCCL on GPUs, gloo on CPUs) if run by torchrun; else none.
 
-    Under torchrun, rank r uses GPU ``LOCAL_RANK`` when CUDA is present and ``device`` is not ``"cpu"``.
+    Under torchrun, rank r uses GPU ``LOCAL_RANK`` if CUDA is present and ``device`` is not the CPU.
     """
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1 or dist.is_initialized():
@@ -102,14 +102,15 @@ def setup(device: str | torch.device | None = None) -> Context:
 
 
 def check_batch_size(batch_size: int) -> None:
-    """Every rank must take an equal share of each global batch, for the mean over ranks to be the batch mean."""
+    """Each rank takes an equal share of every global batch: the mean over ranks is the batch's."""
     if active() and batch_size % world_size():
-        raise ValueError(f"batch_size {batch_size} is not divisible by the {world_size()} processes: each takes an "
-                         "equal share of every global batch; choose a multiple of the number of processes")
+        raise ValueError(f"batch_size {batch_size} is not divisible by the {world_size()} "
+                         "processes: each takes an equal share of every global batch; choose a "
+                         "multiple of the number of processes")
 
 
 def shard(batch: Tensor) -> Tensor:
-    """This rank's contiguous share of a global batch of indices (the whole batch for one process)."""
+    """This rank's contiguous share of a global batch of indices (all of it for one process)."""
     return batch.tensor_split(world_size())[rank()] if active() else batch
 
 
@@ -150,9 +151,11 @@ class SyncBatchNorm(nn.SyncBatchNorm):
         if self.track_running_stats:
             with torch.no_grad():
                 self.num_batches_tracked.add_(1)
-                m = self.momentum if self.momentum is not None else 1.0 / float(self.num_batches_tracked)
+                m = (self.momentum if self.momentum is not None
+                     else 1.0 / float(self.num_batches_tracked))
                 self.running_mean.mul_(1 - m).add_(mean.detach(), alpha=m)
-                self.running_var.mul_(1 - m).add_(var.detach() * n / (n - 1), alpha=m)  # unbiased, as batch_norm
+                # unbiased, as batch_norm's
+                self.running_var.mul_(1 - m).add_(var.detach() * n / (n - 1), alpha=m)
         return y
 
 
@@ -160,14 +163,15 @@ _BN_STATE = ("weight", "bias", "running_mean", "running_var", "num_batches_track
 
 
 def convert_batchnorm(module: nn.Module) -> list[tuple[nn.Module, str, nn.Module]]:
-    """Swap every batch norm layer in ``module`` for :class:`SyncBatchNorm`, sharing its parameters and buffers.
+    """Swap every batch norm layer in ``module`` for :class:`SyncBatchNorm`, sharing its tensors.
 
     Returns what :func:`revert_batchnorm` needs to put the original layers back.
     """
     swapped = []
     for parent in list(module.modules()):
         for name, child in list(parent.named_children()):
-            if isinstance(child, nn.modules.batchnorm._BatchNorm) and not isinstance(child, nn.SyncBatchNorm):
+            batch_norm = isinstance(child, nn.modules.batchnorm._BatchNorm)
+            if batch_norm and not isinstance(child, nn.SyncBatchNorm):
                 sync = SyncBatchNorm(child.num_features, child.eps, child.momentum, child.affine,
                                      child.track_running_stats)
                 for key in _BN_STATE:
@@ -180,7 +184,7 @@ def convert_batchnorm(module: nn.Module) -> list[tuple[nn.Module, str, nn.Module
 
 
 def revert_batchnorm(swapped: list[tuple[nn.Module, str, nn.Module]]) -> None:
-    """Put back the layers :func:`convert_batchnorm` replaced, with the trained parameters and statistics."""
+    """Put back the layers :func:`convert_batchnorm` replaced, with their trained tensors."""
     for parent, name, original in swapped:
         sync = getattr(parent, name)
         for key in _BN_STATE:
@@ -204,7 +208,7 @@ def broadcast_state(model: nn.Module) -> None:
 
 
 def all_reduce_gradients(groups: dict[str, list[nn.Parameter]]) -> None:
-    """Average every parameter's gradient over ranks in one collective (a missing gradient counts as zero)."""
+    """Average every parameter's gradient over ranks in one collective (a missing one is 0)."""
     params = [p for group in groups.values() for p in group]
     for p in params:
         if p.grad is None:
@@ -271,17 +275,18 @@ def gather(value: object) -> list | None:
 
 
 def gather_rng() -> list[dict[str, Tensor]] | None:
-    """Every rank's random number generator state, for rank 0's checkpoint (``None`` for one process)."""
+    """Every rank's random generator state, for rank 0's checkpoint (``None``: one process)."""
     return gather(_rng_state())
 
 
 def own(values: list | None, default: object) -> object:
-    """This rank's item of what :func:`gather` saved, or ``default`` (one process, or another world size)."""
-    return values[rank()] if active() and values is not None and len(values) == world_size() else default
+    """This rank's item of what :func:`gather` saved, else ``default`` (one process, or resized)."""
+    mine = active() and values is not None and len(values) == world_size()
+    return values[rank()] if mine else default
 
 
 def restore_rng(states: list[dict[str, Tensor]] | None, seed: int, position: int) -> None:
-    """Give this rank its own saved generator state; if the run was saved with another number of ranks, reseed."""
+    """Give this rank its saved generator state; reseed if the run had another number of ranks."""
     if not active():
         return
     if states is not None and len(states) == world_size():
@@ -290,7 +295,8 @@ def restore_rng(states: list[dict[str, Tensor]] | None, seed: int, position: int
             torch.cuda.set_rng_state(states[rank()]["cuda"])
         return
     if is_main():
-        warnings.warn(f"the checkpoint was written by {len(states) if states else 1} process(es), not "
-                      f"{world_size()}: the noise is reseeded, so the run goes on equivalently but not identically",
+        warnings.warn(f"the checkpoint was written by {len(states) if states else 1} process(es), "
+                      f"not {world_size()}: the noise is reseeded, so the run goes on "
+                      "equivalently but not identically",
                       stacklevel=2)
     torch.manual_seed(mix_seed(seed, position, rank()))

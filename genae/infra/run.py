@@ -31,11 +31,11 @@ from torch import Tensor, nn
 from torch.utils.data import Dataset, TensorDataset
 from tqdm.auto import tqdm
 
+from genae import validate
 from genae.infra import checkpoint, distributed
 from genae.infra.devices import resolve_device
 from genae.infra.loader import BatchStream, batch_to, epoch_batches, images_of, on_device
 from genae.seeds import mix_seed
-from genae.validate import TrainableModel, check_int, check_model, check_number, check_pixel_values, checked_data
 
 STATE_FILE = "last.pt"
 
@@ -53,32 +53,32 @@ def check_arguments(model: nn.Module, dataset: Dataset, epochs: int, batch_size:
                     betas: tuple[float, float], seed: int, checkpoint_dir, resume: bool,
                     checkpoint_every: int | None, compile: bool | str) -> None:
     """What torch would reject deep inside (or, for the seed, with a bare RuntimeError), plainly."""
-    check_int(epochs, "epochs", low=0)
-    check_int(batch_size, "batch_size", low=1)
+    validate.check_int(epochs, "epochs", low=0)
+    validate.check_int(batch_size, "batch_size", low=1)
     if len(dataset) == 0:
         raise ValueError("the data set is empty: check the folder or split you loaded")
     if checkpoint_every is not None:
-        check_int(checkpoint_every, "checkpoint_every", low=1, what=" (steps, or None)")
+        validate.check_int(checkpoint_every, "checkpoint_every", low=1, what=" (steps, or None)")
     if resume and checkpoint_dir is None:
         raise ValueError("resume=True needs checkpoint_dir=: the folder of the run to continue")
     if not isinstance(compile, (bool, str)):
         raise ValueError(f"compile must be True, False or a torch.compile backend name, "
                          f"got {compile!r}")
-    check_model(model, TrainableModel, "fit")
-    check_number(lr, "lr", positive=True, what=" (the paper uses 2e-4)")
+    validate.check_model(model, validate.TrainableModel, "fit")
+    validate.check_number(lr, "lr", positive=True, what=" (the paper uses 2e-4)")
     def unit(b: object) -> bool:
         return isinstance(b, (int, float)) and not isinstance(b, bool) and 0 <= b < 1
 
     if not isinstance(betas, (tuple, list)) or len(betas) != 2 or not all(map(unit, betas)):
         raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r} "
                          "(the paper uses (0.5, 0.999))")
-    check_int(seed, "seed")
+    validate.check_int(seed, "seed")
 
 
 def check_data(dataset: Dataset) -> None:
     """The pixel values, once: all of an in-memory data set, the first image of one on disk."""
     in_memory = isinstance(dataset, TensorDataset)
-    check_pixel_values(dataset.tensors[0] if in_memory else images_of(dataset[0]))
+    validate.check_pixel_values(dataset.tensors[0] if in_memory else images_of(dataset[0]))
 
 
 class TrainingRun:
@@ -187,7 +187,7 @@ class TrainingRun:
         self._benchmark = torch.backends.cudnn.benchmark
         # fixed shapes: time cuDNN's kernels once; the data were checked on the way in
         torch.backends.cudnn.benchmark = self._benchmark or self.device.type == "cuda"
-        self._checked = checked_data()
+        self._checked = validate.checked_data()
         self._checked.__enter__()
         return self
 

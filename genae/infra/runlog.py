@@ -41,7 +41,7 @@ def read_csv(path: str | os.PathLike) -> list[dict[str, float]]:
 
 
 def tensorboard_writer(logdir: Path) -> Any | None:
-    """A TensorBoard ``SummaryWriter`` for ``logdir``, or ``None`` when tensorboard is not installed."""
+    """A TensorBoard ``SummaryWriter`` for ``logdir``; ``None`` without the tensorboard package."""
     try:
         from torch.utils.tensorboard import SummaryWriter
     except ImportError:  # torch's writer needs the separate tensorboard package
@@ -50,11 +50,11 @@ def tensorboard_writer(logdir: Path) -> Any | None:
 
 
 class RunLog:
-    """The ``on_epoch`` callback of :func:`genae.train.fit` for a run folder: CSV always, TensorBoard if installed.
+    """The ``on_epoch`` callback of :func:`genae.train.fit` for a run folder: CSV, and TensorBoard.
 
     Args:
         out: the run folder.
-        echo: called with one summary line per epoch (``print``, or ``tqdm.write`` beside a progress bar).
+        echo: called with one summary line per epoch (``print``, or ``tqdm.write`` beside a bar).
         writer_factory: makes the TensorBoard writer (replaceable in tests).
     """
 
@@ -73,7 +73,8 @@ class RunLog:
         write_csv(history, self.out / CSV_NAME)
         new = [r for r in history if r["epoch"] > self._logged]
         if new and self._writer is None:
-            # purge_step would need the writer to know the resume point; skipping logged epochs is simpler.
+            # purge_step would need the writer to know the resume point; skipping logged epochs is
+            # simpler.
             self._writer = self._writer_factory(self.out / TENSORBOARD_DIR)
         for record in new:
             if self._writer is not None:
