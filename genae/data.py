@@ -22,7 +22,8 @@ from torch.utils.data import Dataset, TensorDataset
 from genae.validate import check_choice, check_int
 
 CHANNELS = {"digits": 1, "mnist": 1, "fashion-mnist": 1, "svhn": 3, "celeba": 3, "folder": 3}
-SPLITS = {"digits": ("train", "test"), "mnist": ("train", "test"), "fashion-mnist": ("train", "test"),
+SPLITS = {"digits": ("train", "test"), "mnist": ("train", "test"),
+          "fashion-mnist": ("train", "test"),
           "svhn": ("train", "test", "extra"), "celeba": ("train", "valid", "test", "all"),
           "folder": ("train", "test", "all")}
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
@@ -31,7 +32,7 @@ SPLIT_SEED = 0
 
 
 class DataNotFoundError(FileNotFoundError):
-    """A data set that is not on disk (or could not be downloaded), with the call that fetches it."""
+    """A data set that is not on disk (or could not be downloaded), with the call that gets it."""
 
 
 def default_root() -> Path:
@@ -39,12 +40,14 @@ def default_root() -> Path:
     return Path(os.environ.get("GENAE_DATA", Path.home() / ".cache" / "genae" / "data"))
 
 
-def load_images(name: str, split: str = "train", image_size: int = 32, root: str | os.PathLike | None = None,
+def load_images(name: str, split: str = "train", image_size: int = 32,
+                root: str | os.PathLike | None = None,
                 download: bool = False) -> Dataset:
-    """Load a data set of images in [0, 1], centre-cropped to a square and resized to ``image_size``.
+    """Load a data set of images in [0, 1], centre-cropped to a square, resized to ``image_size``.
 
     Args:
-        name: ``"digits"`` (offline), ``"mnist"``, ``"fashion-mnist"``, ``"svhn"``, ``"celeba"`` or ``"folder"``.
+        name: ``"digits"`` (offline), ``"mnist"``, ``"fashion-mnist"``, ``"svhn"``, ``"celeba"``
+            or ``"folder"``.
         split: ``"train"`` or ``"test"`` (CelebA also ``"valid"``; see ``SPLITS``).
         image_size: side of the square images (64 at paper scale).
         root: folder holding the data (for ``"folder"``, the images); default :func:`default_root`.
@@ -52,7 +55,8 @@ def load_images(name: str, split: str = "train", image_size: int = 32, root: str
     """
     check_choice(name, "data set", list(CHANNELS))
     if split not in SPLITS[name]:
-        raise ValueError(f"data set {name!r} has no split {split!r}: choose one of {', '.join(SPLITS[name])}")
+        raise ValueError(f"data set {name!r} has no split {split!r}: choose one of "
+                         f"{', '.join(SPLITS[name])}")
     check_int(image_size, "image_size", low=1)
     if name == "digits":
         return _digits(split, image_size)
@@ -68,14 +72,16 @@ def load_images(name: str, split: str = "train", image_size: int = 32, root: str
     except (RuntimeError, FileNotFoundError) as err:
         raise DataNotFoundError(
             f"the {name!r} data set is not in {root}. Download it with "
-            f"genae.data.load_images({name!r}, split={split!r}, root={str(root)!r}, download=True)"
+            f"genae.data.load_images({name!r}, split={split!r}, root={str(root)!r}, "
+            "download=True)"
             + (" (CelebA's download often hits Google Drive's quota: you can also unpack "
-               "img_align_celeba.zip yourself and use load_images('folder', root=...))" if name == "celeba" else "")
+               "img_align_celeba.zip yourself and use load_images('folder', root=...))"
+               if name == "celeba" else "")
         ) from err
 
 
 def preprocess(image_size: int):
-    """The paper's preprocessing for PIL images: centre crop to a square, resize, to a tensor in [0, 1]."""
+    """The paper's preprocessing of PIL images: centre crop to a square, resize, tensor in [0, 1]"""
     from torchvision import transforms
 
     return transforms.Compose([
@@ -89,10 +95,11 @@ def _digits(split: str, image_size: int) -> TensorDataset:
     from sklearn.datasets import load_digits
 
     digits = load_digits()
-    images = torch.tensor(digits.images, dtype=torch.float32).unsqueeze(1) / 16.0  # pixel values are 0..16
+    images = torch.tensor(digits.images, dtype=torch.float32).unsqueeze(1) / 16.0  # pixels: 0..16
     labels = torch.tensor(digits.target, dtype=torch.long)
     if image_size != images.shape[-1]:
-        images = F.interpolate(images, size=(image_size, image_size), mode="bilinear", align_corners=False)
+        images = F.interpolate(images, size=(image_size, image_size), mode="bilinear",
+                               align_corners=False)
     order = torch.randperm(len(images), generator=torch.Generator().manual_seed(SPLIT_SEED))
     n_test = int(len(images) * TEST_FRACTION)
     idx = order[n_test:] if split == "train" else order[:n_test]
@@ -108,7 +115,8 @@ def _torchvision(name: str, root: Path, split: str, image_size: int, download: b
         return cls(root, train=split == "train", transform=transform, download=download)
     if name == "svhn":
         return datasets.SVHN(root, split=split, transform=transform, download=download)
-    return datasets.CelebA(root, split=split, target_type="identity", transform=transform, download=download)
+    return datasets.CelebA(root, split=split, target_type="identity", transform=transform,
+                           download=download)
 
 
 def _download(name: str, root: Path) -> None:
@@ -143,12 +151,16 @@ class ImageFolderFlat(Dataset):
     def __init__(self, root: str | os.PathLike, split: str = "train", image_size: int = 64) -> None:
         self.root = Path(root)
         if not self.root.is_dir():
-            raise DataNotFoundError(f"image folder {self.root} does not exist: pass root= the folder of images")
-        files = sorted(p for p in self.root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+            raise DataNotFoundError(f"image folder {self.root} does not exist: pass root= the "
+                                    "folder of images")
+        files = sorted(p for p in self.root.rglob("*")
+                       if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
         if not files:
-            raise DataNotFoundError(f"no image files ({', '.join(IMAGE_SUFFIXES)}) under {self.root}")
+            suffixes = ", ".join(IMAGE_SUFFIXES)
+            raise DataNotFoundError(f"no image files ({suffixes}) under {self.root}")
         if split != "all":
-            order = torch.randperm(len(files), generator=torch.Generator().manual_seed(SPLIT_SEED)).tolist()
+            seeded = torch.Generator().manual_seed(SPLIT_SEED)
+            order = torch.randperm(len(files), generator=seeded).tolist()
             n_test = max(1, int(len(files) * TEST_FRACTION)) if len(files) > 1 else 0
             keep = order[n_test:] if split == "train" else order[:n_test]
             files = [files[i] for i in sorted(keep)]

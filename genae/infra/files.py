@@ -23,12 +23,12 @@ from pathlib import Path
 
 
 def _owner() -> str:
-    """``host-pid`` of this process, with only characters that are safe in a file name and free of dots."""
+    """``host-pid`` of this process, in characters safe in a file name (and no dots)."""
     return f"{re.sub(r'[^A-Za-z0-9_-]', '_', socket.gethostname())}-{os.getpid()}"
 
 
 def _temporaries(target: Path) -> list[Path]:
-    """Temporary files of :func:`atomic_path` for ``target``: ``.NAME.HOST-PID.RANDOM.tmpSUFFIX``."""
+    """Temporary files of :func:`atomic_path` for ``target``: ``.NAME.HOST-PID.RANDOM.tmpSUFFIX``"""
     pattern = f".{glob.escape(target.name)}.*.tmp{glob.escape(target.suffix)}"
     return sorted(target.parent.glob(pattern))
 
@@ -44,7 +44,7 @@ def _alive(pid: int) -> bool:
 
 
 def remove_stale(target: str | os.PathLike) -> list[Path]:
-    """Remove temporary files for ``target`` left by killed processes on this host; return what was removed.
+    """Remove temporary files for ``target`` left by killed processes on this host; return them.
 
     Files of live processes (another writer of the same target) and of other
     hosts (a shared network folder) are left alone.
@@ -77,8 +77,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         raise IsADirectoryError(f"{target} is a folder: give the path of a file to write")
     target.parent.mkdir(parents=True, exist_ok=True)
     remove_stale(target)
-    while True:  # created with os.open, not mkstemp, so the file gets the usual permissions (umask), not 0600
-        tmp_path = target.parent / f".{target.name}.{_owner()}.{secrets.token_hex(4)}.tmp{target.suffix}"
+    while True:  # os.open, not mkstemp: the file gets the usual permissions (umask), not 0600
+        name = f".{target.name}.{_owner()}.{secrets.token_hex(4)}.tmp{target.suffix}"
+        tmp_path = target.parent / name
         try:
             os.close(os.open(tmp_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
             break
