@@ -29,26 +29,27 @@ from genae.infra import checkpoint
 from genae.infra.cache import cache_key, default_cache_dir
 from genae.infra.devices import resolve_device
 from genae.models import evaluating
-from genae.validate import check_int
+from genae.validate import check_choice, check_int
 
-CLASSIFIER_SETS = ("digits", "mnist", "fashion-mnist")  # labelled, small, grey: the book trains a classifier
+CLASSIFIER_SETS = ("digits", "mnist", "fashion-mnist")  # small, grey, labelled: our own classifier
 N_CLASSES = 10
 INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"
-INCEPTION_URL = f"https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/{INCEPTION_FILE}"
+INCEPTION_URL = ("https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/"
+                 + INCEPTION_FILE)
 
 
 class FeaturesUnavailableError(RuntimeError):
-    """The feature network cannot be built here; the message says what is missing and how to get it."""
+    """The feature network cannot be built here; the message says what is missing, how to get it."""
 
 
 class DomainClassifier(nn.Module):
-    """A small CNN classifier: two conv blocks, a ``feature_dim`` penultimate layer, then the class logits."""
+    """A small CNN classifier: two conv blocks, a ``feature_dim`` penultimate layer, the logits."""
 
-    def __init__(self, image_size: int = 32, channels: int = 1, width: int = 16, feature_dim: int = 32,
-                 n_classes: int = N_CLASSES) -> None:
+    def __init__(self, image_size: int = 32, channels: int = 1, width: int = 16,
+                 feature_dim: int = 32, n_classes: int = N_CLASSES) -> None:
         super().__init__()
-        self.config = dict(image_size=image_size, channels=channels, width=width, feature_dim=feature_dim,
-                           n_classes=n_classes)
+        self.config = dict(image_size=image_size, channels=channels, width=width,
+                           feature_dim=feature_dim, n_classes=n_classes)
         self.body = nn.Sequential(
             nn.Conv2d(channels, width, 3, padding=1), nn.ReLU(True), nn.MaxPool2d(2),
             nn.Conv2d(width, 2 * width, 3, padding=1), nn.ReLU(True), nn.MaxPool2d(2),
@@ -64,7 +65,9 @@ class DomainClassifier(nn.Module):
 
     def _batched(self, images: Tensor, fn, batch_size: int = 512) -> Tensor:
         size, ch = self.config["image_size"], self.config["channels"]
-        if not isinstance(images, Tensor) or images.dim() != 4 or tuple(images.shape[1:]) != (ch, size, size):
+        batch = isinstance(images, Tensor) and images.dim() == 4
+        shape = tuple(images.shape[1:]) if batch else None
+        if shape != (ch, size, size):
             got = tuple(images.shape) if isinstance(images, Tensor) else type(images).__name__
             raise ValueError(f"the classifier takes images (N, {ch}, {size}, {size}), got {got}: "
                              f"decode or load images with image_size={size}")
@@ -94,8 +97,8 @@ def _tensors(dataset: Dataset) -> tuple[Tensor, Tensor]:
     if not (isinstance(first, (tuple, list)) and len(first) == 2):
         got = ("an empty data set" if first is None else f"items of {len(first)} part(s)"
                if isinstance(first, (tuple, list)) else f"items that are a {type(first).__name__}")
-        raise ValueError(f"the classifier needs a labelled data set whose items are (image, label), got {got}: "
-                         "load one with labels, e.g. genae.data.load_images('digits')")
+        raise ValueError(f"the classifier needs a labelled data set of items (image, label), "
+                         f"got {got}: load one with labels, e.g. genae.data.load_images('digits')")
     xs, ys = zip(*DataLoader(dataset, batch_size=512))
     return torch.cat(xs), torch.cat(ys).long()
 
@@ -105,8 +108,9 @@ def accuracy(model: DomainClassifier, images: Tensor, labels: Tensor) -> float:
     return float((model.probabilities(images).argmax(-1) == labels.cpu()).double().mean())
 
 
-def train_classifier(train: Dataset, image_size: int, channels: int, epochs: int = 10, batch_size: int = 64,
-                     lr: float = 1e-3, width: int = 16, feature_dim: int = 32, seed: int = 0,
+def train_classifier(train: Dataset, image_size: int, channels: int, epochs: int = 10,
+                     batch_size: int = 64, lr: float = 1e-3, width: int = 16,
+                     feature_dim: int = 32, seed: int = 0,
                      device: str | torch.device | None = None) -> DomainClassifier:
     """Train a :class:`DomainClassifier` on a labelled data set (cross-entropy, Adam)."""
     images, labels = _tensors(train)
@@ -120,7 +124,8 @@ def train_classifier(train: Dataset, image_size: int, channels: int, epochs: int
     for _ in range(epochs):
         for idx in torch.randperm(len(images), generator=g).split(batch_size):
             x = images[idx].to(dev)
-            # one-pixel random shifts: a cheap augmentation that keeps a small classifier from memorising
+            # one-pixel random shifts: a cheap augmentation that keeps a small classifier from
+            # memorising
             shift = tuple(torch.randint(-1, 2, (2,), generator=g).tolist())
             loss = F.cross_entropy(model(torch.roll(x, shift, dims=(2, 3))), labels[idx].to(dev))
             opt.zero_grad(set_to_none=True)
@@ -129,26 +134,29 @@ def train_classifier(train: Dataset, image_size: int, channels: int, epochs: int
     return model.eval()
 
 
-def domain_classifier(dataset: str = "digits", image_size: int = 32, root: str | os.PathLike | None = None,
-                      epochs: int = 10, width: int = 16, feature_dim: int = 32, seed: int = 0,
+def domain_classifier(dataset: str = "digits", image_size: int = 32,
+                      root: str | os.PathLike | None = None, epochs: int = 10, width: int = 16,
+                      feature_dim: int = 32, seed: int = 0,
                       cache_dir: str | os.PathLike | None = None,
                       device: str | torch.device | None = None) -> DomainClassifier:
-    """The feature classifier for ``dataset``, trained on its training split once and then loaded from the cache.
+    """The feature classifier for ``dataset``: trained on its training split once, then cached.
 
     It sits in the same cache folder as the models (:func:`genae.infra.cache.default_cache_dir`),
     keyed on every setting here; ``.test_accuracy`` holds its accuracy on the held-out split.
     """
     if dataset not in CLASSIFIER_SETS:
         raise ValueError(f"a domain classifier needs a labelled data set of digits or clothes "
-                         f"({', '.join(CLASSIFIER_SETS)}), got {dataset!r}: for svhn, celeba or folder use "
-                         "InceptionFeatures (feature_extractor picks it)")
+                         f"({', '.join(CLASSIFIER_SETS)}), got {dataset!r}: for svhn, celeba or "
+                         "folder use InceptionFeatures (feature_extractor picks it)")
     for name, value in (("epochs", epochs), ("width", width), ("feature_dim", feature_dim)):
         check_int(value, name, low=1)
     if image_size % 4:
-        raise ValueError(f"image_size must be a multiple of 4 for the classifier, got {image_size!r}")
+        raise ValueError(f"image_size must be a multiple of 4 for the classifier, "
+                         f"got {image_size!r}")
     channels = CHANNELS[dataset]
     config = dict(net="domain-classifier-v1", dataset=dataset, image_size=image_size, width=width,
-                  feature_dim=feature_dim, epochs=epochs, seed=seed, root=str(root) if root else None)
+                  feature_dim=feature_dim, epochs=epochs, seed=seed,
+                  root=str(root) if root else None)
     path = Path(cache_dir or default_cache_dir()) / f"classifier-{dataset}-{cache_key(config)}.pt"
     dev = resolve_device(device)
     if path.is_file():
@@ -157,11 +165,14 @@ def domain_classifier(dataset: str = "digits", image_size: int = 32, root: str |
         model.load_state_dict(payload["state_dict"])
         model.test_accuracy = float(payload["test_accuracy"])
         return model.to(dev).eval()
-    model = train_classifier(load_images(dataset, "train", image_size=image_size, root=root), image_size,
-                             channels, epochs=epochs, width=width, feature_dim=feature_dim, seed=seed, device=dev)
-    model.test_accuracy = accuracy(model, *_tensors(load_images(dataset, "test", image_size=image_size, root=root)))
-    checkpoint.write({"net_config": model.config, "training": config, "test_accuracy": model.test_accuracy,
-                      "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}}, path)
+    where = dict(image_size=image_size, root=root)
+    model = train_classifier(load_images(dataset, "train", **where), image_size, channels,
+                             epochs=epochs, width=width, feature_dim=feature_dim, seed=seed,
+                             device=dev)
+    model.test_accuracy = accuracy(model, *_tensors(load_images(dataset, "test", **where)))
+    weights = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    checkpoint.write({"net_config": model.config, "training": config,
+                      "test_accuracy": model.test_accuracy, "state_dict": weights}, path)
     return model
 
 
@@ -185,18 +196,19 @@ class InceptionFeatures:
             from torchmetrics.utilities.imports import _TORCH_FIDELITY_AVAILABLE
         except ImportError as err:
             raise FeaturesUnavailableError(
-                "Inception features need torchmetrics and torch-fidelity: pip install 'genae[paper]' "
+                "Inception features need torchmetrics and torch-fidelity: pip install "
+                "'genae[paper]' "
                 "(or pip install torchmetrics torch-fidelity)") from err
         if not _TORCH_FIDELITY_AVAILABLE:
-            raise FeaturesUnavailableError("Inception features need torch-fidelity: pip install torch-fidelity "
-                                           "(or pip install 'genae[paper]')")
+            raise FeaturesUnavailableError("Inception features need torch-fidelity: pip install "
+                                           "torch-fidelity (or pip install 'genae[paper]')")
         path = Path(weights_path) if weights_path is not None else self.fetch_weights()
-        try:  # refuse anything but plain tensors before torch-fidelity loads the file with weights_only=False
+        try:  # refuse all but plain tensors before torch-fidelity loads it with weights_only=False
             torch.load(path, map_location="cpu", weights_only=True)
         except Exception as err:
             raise FeaturesUnavailableError(f"{path} is not a readable Inception weights file "
-                                           f"({type(err).__name__}: {str(err)[:200]}): download {INCEPTION_URL} "
-                                           "again") from err
+                                           f"({type(err).__name__}: {str(err)[:200]}): download "
+                                           f"{INCEPTION_URL} again") from err
         self.device = resolve_device(device)
         self.net = NoTrainInceptionV3(name="inception-v3-compat", features_list=["2048"],
                                       feature_extractor_weights_path=str(path)).to(self.device)
@@ -209,19 +221,22 @@ class InceptionFeatures:
         if path.is_file():
             return path
         try:
-            torch.hub.load_state_dict_from_url(INCEPTION_URL, map_location="cpu", progress=False, weights_only=True)
-        except Exception as err:  # offline, proxy, or a truncated download: say what to fetch and where to put it
+            torch.hub.load_state_dict_from_url(INCEPTION_URL, map_location="cpu", progress=False,
+                                               weights_only=True)
+        except Exception as err:  # offline, proxy, a truncated download: say what to fetch, where
             raise FeaturesUnavailableError(
-                f"the Inception weights that FID needs are not on this machine and could not be downloaded "
-                f"({type(err).__name__}: {str(err)[:200]}). On a machine with internet, download {INCEPTION_URL} "
-                f"and put it at {path}, or pass weights_path= to its location. genae does not fall back on "
-                "other features: the numbers would not be FID.") from err
+                f"the Inception weights that FID needs are not on this machine and could not be "
+                f"downloaded ({type(err).__name__}: {str(err)[:200]}). On a machine with internet, "
+                f"download {INCEPTION_URL} and put it at {path}, or pass weights_path= to its "
+                "location. genae does not fall back on other features: the numbers would not be "
+                "FID.") from err
         return path
 
     def features(self, images: Tensor, batch_size: int = 64) -> Tensor:
-        """2,048-D pool features of images (N, C, H, W) in [0, 1]; grey images are repeated to 3 channels."""
+        """2,048-D pool features of images (N, C, H, W) in [0, 1]; grey ones repeated thrice."""
         if not isinstance(images, Tensor) or images.dim() != 4 or images.shape[1] not in (1, 3):
-            raise ValueError("Inception features take a batch of grey or colour images (N, 1 or 3, H, W) in [0, 1]")
+            raise ValueError("Inception features take a batch of grey or colour images "
+                             "(N, 1 or 3, H, W) in [0, 1]")
         out = []
         with torch.no_grad():
             for i in range(0, len(images), batch_size):
@@ -231,17 +246,18 @@ class InceptionFeatures:
         return torch.cat(out)
 
     def confidence(self, images: Tensor) -> None:
-        """Inception's ImageNet classes say nothing about faces or house numbers: no confidence signal."""
+        """Inception's ImageNet classes say nothing of faces or house numbers: no confidence."""
         return None
 
 
-def feature_extractor(dataset: str = "digits", image_size: int = 32, root: str | os.PathLike | None = None,
+def feature_extractor(dataset: str = "digits", image_size: int = 32,
+                      root: str | os.PathLike | None = None,
                       device: str | torch.device | None = None,
-                      inception_weights: str | os.PathLike | None = None) -> DomainClassifier | InceptionFeatures:
+                      inception_weights: str | os.PathLike | None = None,
+                      ) -> DomainClassifier | InceptionFeatures:
     """The features the book measures ``dataset`` in: its own classifier for digits, MNIST and
     Fashion-MNIST; FID's Inception network for SVHN, CelebA and folders."""
-    if dataset not in CHANNELS:
-        raise ValueError(f"unknown data set {dataset!r}: choose one of {', '.join(CHANNELS)}")
+    check_choice(dataset, "data set", list(CHANNELS))
     if dataset in CLASSIFIER_SETS:
         return domain_classifier(dataset, image_size=image_size, root=root, device=device)
     return InceptionFeatures(weights_path=inception_weights, device=device)
