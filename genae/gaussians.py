@@ -1,4 +1,4 @@
-"""Section 3.2, checked exactly: Gaussian distributions, their distances, and a Monte-Carlo test of moments.
+"""Section 3.2, checked exactly: Gaussian distributions, their distances, a Monte-Carlo moment test.
 
 The linear-Gaussian chapter (:mod:`genae.linear`) asks where the chain of
 section 3 converges. Every distribution there is Gaussian, so the question has
@@ -23,31 +23,32 @@ from genae.metrics import frechet_from_stats
 
 @dataclass(frozen=True, eq=False)
 class Gaussian:
-    """A multivariate normal N(mean, cov) in float64 numpy arrays; ``cov`` may be singular (a point mass)."""
+    """A multivariate normal N(mean, cov) in float64 numpy arrays; ``cov`` may be singular."""
 
     mean: np.ndarray
     cov: np.ndarray
 
     def __post_init__(self) -> None:
         if np.ndim(self.mean) != 1:
-            raise ValueError(f"Gaussian mean must be a vector (1-D), got shape {np.shape(self.mean)}")
+            raise ValueError(f"Gaussian mean must be a vector (1-D), got shape "
+                             f"{np.shape(self.mean)}")
         mean = np.array(self.mean, dtype=np.float64)
         cov = np.array(self.cov, dtype=np.float64)
         d = mean.shape[0]
         if cov.shape != (d, d):
-            raise ValueError(f"Gaussian covariance must have shape ({d}, {d}) to match a mean of length {d}, "
-                             f"got {cov.shape}")
+            raise ValueError(f"Gaussian covariance must have shape ({d}, {d}) to match a mean of "
+                             f"length {d}, got {cov.shape}")
         if not (np.isfinite(mean).all() and np.isfinite(cov).all()):
             raise ValueError("Gaussian mean and covariance must be finite (no nan or inf)")
         scale = max(1.0, float(np.abs(cov).max(initial=0.0)))
         if not np.allclose(cov, cov.T, atol=1e-8 * scale, rtol=0):
-            raise ValueError("Gaussian covariance must be symmetric; got one that differs from its transpose by "
-                             f"{np.abs(cov - cov.T).max():.3g}")
-        cov = (cov + cov.T) / 2  # remove rounding asymmetry so eigh and Cholesky see a symmetric matrix
+            raise ValueError("Gaussian covariance must be symmetric; got one that differs from its "
+                             f"transpose by {np.abs(cov - cov.T).max():.3g}")
+        cov = (cov + cov.T) / 2  # no rounding asymmetry: eigh and Cholesky see a symmetric matrix
         lowest = float(np.linalg.eigvalsh(cov).min()) if d else 0.0
         if lowest < -1e-9 * scale:
-            raise ValueError(f"Gaussian covariance must be positive semi-definite; its smallest eigenvalue is "
-                             f"{lowest:.3g}")
+            raise ValueError(f"Gaussian covariance must be positive semi-definite; its smallest "
+                             f"eigenvalue is {lowest:.3g}")
         object.__setattr__(self, "mean", mean)
         object.__setattr__(self, "cov", cov)
 
@@ -63,15 +64,16 @@ class Gaussian:
 
     @classmethod
     def from_samples(cls, x: np.ndarray | Tensor) -> Gaussian:
-        """Maximum-likelihood fit to samples of shape (n, d): the sample mean and the 1/n covariance."""
+        """Maximum-likelihood fit to samples (n, d): the sample mean and the 1/n covariance."""
         x = _as_array(x, "samples")
         if x.ndim != 2 or x.shape[0] < 2:
             raise ValueError(f"samples must have shape (n, d) with n >= 2, got {x.shape}")
         centred = x - x.mean(0)
         return cls(x.mean(0), centred.T @ centred / x.shape[0])
 
-    def sample(self, n: int, generator: torch.Generator | None = None, dtype: torch.dtype = torch.float64) -> Tensor:
-        """``n`` draws as a torch tensor (n, dim), through the symmetric square root (works for singular cov)."""
+    def sample(self, n: int, generator: torch.Generator | None = None,
+               dtype: torch.dtype = torch.float64) -> Tensor:
+        """``n`` draws as a torch tensor (n, dim), through the symmetric square root."""
         eps = torch.randn(n, self.dim, generator=generator, dtype=torch.float64)
         draws = torch.from_numpy(self.mean) + eps @ torch.from_numpy(psd_sqrt(self.cov))
         return draws.to(dtype)
@@ -103,7 +105,8 @@ def kl(p: Gaussian, q: Gaussian) -> float:
     trace = np.sum((inv_chol @ p.cov) * inv_chol)  # tr(q.cov^-1 p.cov)
     delta = inv_chol @ (q.mean - p.mean)
     logdet_q = 2 * np.log(np.diag(chol_q)).sum()
-    return max(0.0, float(0.5 * (trace + delta @ delta - p.dim + logdet_q - logdet_p)))  # >= 0; rounding aside
+    kl = 0.5 * (trace + delta @ delta - p.dim + logdet_q - logdet_p)
+    return max(0.0, float(kl))  # >= 0; rounding aside
 
 
 def w2(p: Gaussian, q: Gaussian) -> float:
@@ -118,7 +121,8 @@ def w2(p: Gaussian, q: Gaussian) -> float:
     return math.sqrt(squared)
 
 
-def moment_z_scores(samples: np.ndarray | Tensor, expected: Gaussian) -> tuple[np.ndarray, np.ndarray]:
+def moment_z_scores(samples: np.ndarray | Tensor,
+                    expected: Gaussian) -> tuple[np.ndarray, np.ndarray]:
     """How many Monte-Carlo standard errors each sample moment lies from the closed form.
 
     For n independent draws from ``expected`` = N(mu, C), the sample mean's
@@ -155,6 +159,7 @@ def _as_array(x: np.ndarray | Tensor, what: str) -> np.ndarray:
 
 def _same_dim(p: Gaussian, q: Gaussian) -> None:
     if not (isinstance(p, Gaussian) and isinstance(q, Gaussian)):
-        raise TypeError(f"both arguments must be Gaussians, got {type(p).__name__} and {type(q).__name__}")
+        raise TypeError(f"both arguments must be Gaussians, got {type(p).__name__} and "
+                        f"{type(q).__name__}")
     if p.dim != q.dim:
         raise ValueError(f"the two Gaussians live in different dimensions ({p.dim} and {q.dim})")
