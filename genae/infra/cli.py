@@ -137,7 +137,7 @@ def interpolate(args: argparse.Namespace) -> int:
 
 
 def evaluate(args: argparse.Namespace) -> int:
-    """Sample quality against chain steps (section 4.5 in numbers), beside a real-vs-real row."""
+    """Sample quality against chain steps (section 4.5 in numbers) and a real-vs-real baseline."""
     import pandas as pd
 
     from genae.evaluate import evaluate_chain, real_baseline, split_halves

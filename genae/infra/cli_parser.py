@@ -167,35 +167,32 @@ def build_parser(commands: dict[str, Callable]) -> Parser:
                        help="seeds the samples and the chain (default: 0)")
         device_option(p)
 
-    s = sub.add_parser("sample", help="samples after chain steps (figures 4, 5, 7)",
-                       description=commands["sample"].__doc__)
-    chain_options(s)
+    def chain_command(name: str, summary: str, data: bool = False) -> Parser:
+        p = sub.add_parser(name, help=summary, description=commands[name].__doc__)
+        p.set_defaults(func=commands[name])
+        chain_options(p)
+        if data:
+            data_options(p, required=True)
+        return p
+
+    s = chain_command("sample", "samples after chain steps (figures 4, 5, 7)")
     s.add_argument("--n", type=whole(1), default=64, help="number of samples (default: 64)")
     s.add_argument("--nrow", type=whole(1), help="images per grid row (default: a square grid)")
     s.add_argument("--out", type=figure_path, default=Path("samples.png"),
                    help="figure file (default: samples.png)")
-    s.set_defaults(func=commands["sample"])
 
-    i = sub.add_parser("interpolate", help="interpolations after chain steps (figures 3, 6, 8)",
-                       description=commands["interpolate"].__doc__)
-    chain_options(i)
-    data_options(i, required=True)
+    i = chain_command("interpolate", "interpolations after chain steps (figures 3, 6, 8)", data=True)
     i.add_argument("--pairs", type=whole(1), default=2, help="pairs of test images (default: 2)")
     i.add_argument("--points", type=whole(2), default=8,
                    help="points along each interpolation (default: 8)")
     i.add_argument("--out", type=figure_path, default=Path("interp.png"),
                    help="figure file (default: interp.png)")
-    i.set_defaults(func=commands["interpolate"])
 
-    e = sub.add_parser("evaluate", help="sample quality against chain steps",
-                       description=commands["evaluate"].__doc__)
-    chain_options(e)
-    data_options(e, required=True)
+    e = chain_command("evaluate", "sample quality against chain steps", data=True)
     e.add_argument("--n", type=whole(4), default=500,
                    help="held-out images per half: samples, and the real images they are compared "
                    "with (default: 500)")
     e.add_argument("--inception-weights",
                    help="a local copy of FID's Inception weights (celeba, svhn, folder)")
     e.add_argument("--out", type=Path, help="also write the table as CSV")
-    e.set_defaults(func=commands["evaluate"])
     return parser
