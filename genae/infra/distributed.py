@@ -1,18 +1,21 @@
 """Section 4.3 on several GPUs: data-parallel training with PyTorch's distributed engine.
 
 ``torchrun --nproc_per_node=N -m genae train ...`` starts N processes (ranks),
-NCCL between GPUs, gloo between CPU processes. :func:`genae.train.fit` then:
+NCCL between GPUs, gloo between CPU processes. :func:`genae.train.fit` (through
+:class:`genae.infra.run.TrainingRun`, which calls :func:`prepare` once) then:
 
 - gives every rank the same global batches (the seeded order of
-  :func:`genae.train.epoch_batches`) and each rank an equal, contiguous share of
+  :func:`genae.infra.loader.epoch_batches`) and each rank an equal, contiguous share of
   every batch (:func:`shard`), so N ranks with the global batch 64 see exactly
   what one process with batch 64 sees;
 - synchronises batch norm across ranks (:class:`SyncBatchNorm`), so the batch
   statistics are those of the global batch, as in one process;
 - averages the gradients over ranks before every optimiser step
   (:func:`all_reduce_gradients`), averages the logged loss terms
-  (:func:`mean_terms`), and writes checkpoints from rank 0 only, with every
-  rank's random number generator state so that a resumed run goes on exactly.
+  (:func:`mean_tensors`), sums the encodings' moments for z_std
+  (:func:`sum_tensor`), and writes checkpoints from rank 0 only, with every
+  rank's random number generator state (and running sums, :func:`gather`) so
+  that a resumed run goes on exactly.
 
 Why not ``DistributedDataParallel``: its reducer expects one backward pass over
 all parameters per forward, but the AAE takes two backward passes per step
