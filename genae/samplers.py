@@ -227,7 +227,7 @@ class TwoStageSampler(Sampler):
     name = "two-stage VAE"
     fitted = False
 
-    def __init__(self, hidden: int = 256, epochs: int = 200, batch_size: int = 64, lr: float = 1e-3,
+    def __init__(self, hidden: int = 256, epochs: int = 100, batch_size: int = 128, lr: float = 1e-3,
                  seed: int = 0, progress: bool = False) -> None:
         self.hidden, self.epochs, self.batch_size, self.lr = hidden, epochs, batch_size, lr
         self.seed, self.progress = seed, progress
