@@ -201,3 +201,23 @@ def test_compare_measures_every_standard_sampler(models, images):
     mixture_fit = table.set_index("sampler").fit_s
     assert mixture_fit["mixture + chain"] >= mixture_fit["mixture"]
     assert "adversary" not in standard_samplers(models["vae"])
+
+
+def test_the_pythae_crosscheck_feeds_pythae_the_same_codes():
+    pytest.importorskip("pythae", reason="pythae is installed only for the benchmarks")
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from sampler_crosscheck import pythae_mixture
+
+    g = torch.Generator().manual_seed(11)
+    codes = torch.cat([torch.randn(300, 3, generator=g) - 4, torch.randn(300, 3, generator=g) + 4])
+    z, gmm = pythae_mixture(codes, 2000, seed=0)
+    assert z.shape == (2000, 3)
+    ours = MixtureSampler(seed=0).fit(codes)
+    # both mixtures were fitted on exactly these codes: they explain them equally well
+    assert gmm.score(codes.double().numpy()) == pytest.approx(ours.gmm.score(codes.double().numpy()), abs=0.1)
+    # and pythae's draws have the codes' moments (sd about 4 along each axis: a generous 4 standard errors)
+    assert (z.mean(0) - codes.mean(0)).abs().max() < 4 * 4.2 / 2000 ** 0.5
+    assert (z.std(0) - codes.std(0)).abs().max() < 0.3
