@@ -201,10 +201,10 @@ class SecondStageVAE(nn.Module):
             return mu
         return mu + log_sigma.exp() * torch.randn(mu.shape, generator=generator, device=mu.device)
 
-    def decode(self, u: Tensor, generator: torch.Generator | None = None) -> Tensor:
-        """z ~ p(z|u), back on the codes' scale."""
+    def decode(self, u: Tensor, noise: Tensor | None = None) -> Tensor:
+        """z ~ p(z|u) = g(u) + sqrt(gamma) * noise, back on the codes' scale; ``noise`` ~ N(0, I) (drawn if None)."""
         mean = self.decoder(u)
-        noise = torch.randn(mean.shape, generator=generator, device=mean.device)
+        noise = torch.randn_like(mean) if noise is None else noise
         return (mean + (self.log_gamma / 2).exp() * noise) * self.scale + self.shift
 
     def loss(self, z: Tensor) -> dict[str, Tensor]:
@@ -247,8 +247,8 @@ class TwoStageSampler(Sampler):
     @torch.no_grad()
     def _sample(self, n, generator):
         dev = next(self.vae.parameters()).device
-        u = torch.randn(n, self.vae.latent_dim, generator=generator, device=_device_of(generator)).to(dev)
-        return self.vae.decode(u, generator=generator if _device_of(generator) == dev else None)
+        u, noise = torch.randn(2, n, self.vae.latent_dim, generator=generator, device=_device_of(generator)).to(dev)
+        return self.vae.decode(u, noise)
 
 
 class RatioSampler(Sampler):

@@ -34,17 +34,24 @@ KINDS = ("vae", "aae", "dvae", "daae")
 MEASURED = ("fid", "kid", "precision", "recall", "mmd_q", "nearest", "acceptance")
 
 
-def provenance(args: argparse.Namespace, seconds: float) -> dict:
+def git(*cmd: str) -> str:
+    try:
+        return subprocess.run(["git", *cmd], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def code_version() -> dict:
+    """The commit, and whether genae or this script differ from it: taken when the run starts."""
+    return {"git_commit": git("rev-parse", "HEAD"),
+            "git_dirty": bool(git("status", "--porcelain", "--", "genae", "reference/ch10.py"))}
+
+
+def provenance(args: argparse.Namespace, seconds: float, version: dict) -> dict:
     import numpy
     import sklearn
 
-    def git(*cmd: str) -> str:
-        try:
-            return subprocess.run(["git", *cmd], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
-        except (OSError, subprocess.CalledProcessError):
-            return "unknown"
-
-    return {"git_commit": git("rev-parse", "HEAD"), "git_dirty": bool(git("status", "--porcelain", "--", "genae")),
+    return {**version,
             "command": " ".join([Path(sys.executable).name, *sys.argv]),
             "versions": {"python": platform.python_version(), "torch": torch.__version__,
                          "scikit-learn": sklearn.__version__, "numpy": numpy.__version__, "pandas": pd.__version__},
@@ -100,7 +107,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     from genae.data import load_images
     from genae.features import feature_extractor
 
-    started = time.perf_counter()
+    started, version = time.perf_counter(), code_version()
     extractor = feature_extractor("digits", image_size=32)
     train = load_images("digits", "train", image_size=32).tensors[0]
     real = load_images("digits", "test", image_size=32).tensors[0]
@@ -116,7 +123,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     table = table[["latent_dim", "model", "seed", *[c for c in table if c not in ("latent_dim", "model", "seed")]]]
     args.out.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.out / "ch10.csv", index=False, float_format="%.6g")
-    meta = provenance(args, time.perf_counter() - started)
+    meta = provenance(args, time.perf_counter() - started, version)
     (args.out / "ch10.json").write_text(json.dumps(meta, indent=2) + "\n")
     print(f"wrote {args.out / 'ch10.csv'} ({len(table)} rows) in {meta['run_seconds']:.0f} s")
     return table
