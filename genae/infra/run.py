@@ -76,9 +76,18 @@ def check_arguments(model: nn.Module, dataset: Dataset, epochs: int, batch_size:
 
 
 def check_data(dataset: Dataset) -> None:
-    """The pixel values, once: all of an in-memory data set, the first image of one on disk."""
+    """The pixel values, once: all of an in-memory data set, the first image of one on disk.
+
+    Only images (items of shape (C, H, W)) have pixels; other data, such as the latent codes a
+    second-stage model trains on (:mod:`genae.samplers`), take any finite value.
+    """
     in_memory = isinstance(dataset, TensorDataset)
-    validate.check_pixel_values(dataset.tensors[0] if in_memory else images_of(dataset[0]))
+    x = dataset.tensors[0] if in_memory else images_of(dataset[0]).unsqueeze(0)
+    if x.dim() == 4:
+        validate.check_pixel_values(x)
+    elif not bool(torch.isfinite(x).all()):
+        raise ValueError("the data contain NaN or infinite values: find where they are made and fix "
+                         "them there")
 
 
 class TrainingRun:
