@@ -7,6 +7,7 @@ from genae.evaluate import (
     DEFAULT_STEPS,
     INTERPOLATION_STEPS,
     METRICS,
+    PARTS,
     evaluate_chain,
     real_baseline,
     split_halves,
@@ -28,7 +29,7 @@ def setup():
 def test_every_step_and_metric_without_nan(kind, setup):
     clf, real = setup
     table = evaluate_chain(tiny(kind).eval(), clf, real, n_samples=20)
-    assert list(table.columns) == ["path", "step", "sample", "n", *METRICS]
+    assert list(table.columns) == ["path", "step", "sample", "decode", "chain", "n", *METRICS, *PARTS]
     prior = table[table.path == "prior sample"]
     mids = table[table.path == "slerp midpoint"]
     assert prior.step.tolist() == list(DEFAULT_STEPS) and mids.step.tolist() == list(INTERPOLATION_STEPS)
@@ -76,7 +77,7 @@ def test_real_baseline(setup):
     model = tiny("vae")
     base = real_baseline(model, clf, a, b)
     assert base.path.tolist() == ["real vs real"] and base.n.item() == len(a)
-    assert list(base.columns) == ["path", "step", "sample", "n", *METRICS]
+    assert list(base.columns) == ["path", "step", "sample", "n", *METRICS, *PARTS]
     assert not base[list(METRICS)].isna().any().any()
     # the wiring: real images measured against themselves are a perfect score
     same = real_baseline(None, clf, b, b)
