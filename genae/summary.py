@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import optimize, stats
 
 from genae.evaluate import BETTER, METRICS
 
@@ -78,8 +78,8 @@ def detectable_change(n: int, alpha: float = 0.05, power: float = 0.8) -> float:
         nc = d * np.sqrt(n)
         return stats.nct.sf(crit, n - 1, nc) + stats.nct.cdf(-crit, n - 1, nc) - power
 
-    from scipy.optimize import brentq
-    return float(brentq(miss, 1e-6, 100.0))
+    # at d = (crit + 3) / sqrt(n) the power is already above 0.99: the root lies below it
+    return float(optimize.brentq(miss, 1e-9, (crit + 3) / np.sqrt(n)))
 
 
 def step_changes(table: pd.DataFrame, by: Sequence[str], from_step: int, to_step: int,
