@@ -160,7 +160,8 @@ def provenance(args: argparse.Namespace, seconds: float, workers: int) -> dict:
         "run_seconds": round(seconds, 1),
         "config": {"dataset": "digits", "image_size": 32, "width": 32, "batch_size": 64,
                    "latent_dims": args.latents, "kinds": args.kinds, "seeds": args.seeds, "lengths": args.lengths,
-                   "steps": list(STEPS), "short_steps": list(SHORT_STEPS), "interpolation_steps": list(INTERPOLATION_STEPS),
+                   "steps": list(STEPS), "short_steps": list(SHORT_STEPS),
+                   "interpolation_steps": list(INTERPOLATION_STEPS),
                    "chains": [dict(zip(("chain", "decode", "sample"), c)) for c in CHAINS],
                    "split": f"the digits' held-out split, halved with genae.evaluate.split_halves(seed={SPLIT_SEED}):"
                             " the second half is the reference, the first half the real-vs-real and decoded-Q(Z)"

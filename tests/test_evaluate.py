@@ -1,3 +1,4 @@
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -9,6 +10,7 @@ from genae.evaluate import (
     METRICS,
     PARTS,
     evaluate_chain,
+    posterior_baseline,
     real_baseline,
     split_halves,
 )
@@ -125,3 +127,36 @@ def test_batch_norm_statistics_are_used_not_changed(setup):
     assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items()), "running statistics changed"
     b = evaluate_chain(model.eval(), clf, real, n_samples=8, steps=[0, 1], interpolation_steps=None)
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_decoded_posterior_baseline(setup):
+    clf, real = setup
+    real_a, real_b = split_halves(real)
+    model = tiny("dvae").eval()
+    row = posterior_baseline(model, clf, real_a, real_b)
+    assert list(row.path) == ["decoded Q(Z)"] and int(row.n.iloc[0]) == len(real_a)
+    assert not row[list(METRICS)].isna().any().any()
+    # the same reference and bandwidth as the chain's rows, so its mmd_q is on the chain's scale
+    chain = evaluate_chain(model, clf, real_b, n_samples=len(real_a), steps=[0], interpolation_steps=None)
+    assert row.mmd_q.iloc[0] != chain.mmd_q.iloc[0]
+    with pytest.raises(TypeError, match="model must be a genae model"):
+        posterior_baseline(None, clf, real_a, real_b)
+
+
+def test_chain_and_decode_options(setup):
+    clf, real = setup
+    model = tiny("vae").eval()
+    rows = {(c, d): evaluate_chain(model, clf, real, n_samples=12, steps=[0, 1, 3], interpolation_steps=None,
+                                   decode=d, chain=c)
+            for c in ("chain", "fixed input") for d in ("mean", "sample")}
+    for (c, d), t in rows.items():
+        assert set(t.chain) == {c} and set(t.decode) == {d}
+    # step 0 is z0 itself, the same for every chain; later steps differ
+    same0 = [t[t.step == 0][list(METRICS)].to_numpy() for t in rows.values()]
+    assert all(np.allclose(same0[0], s) for s in same0)
+    assert not np.allclose(rows["chain", "mean"][rows["chain", "mean"].step == 3].fid,
+                           rows["chain", "sample"][rows["chain", "sample"].step == 3].fid)
+    with pytest.raises(ValueError, match="chain must be one of"):
+        evaluate_chain(model, clf, real, n_samples=12, chain="torch7")
+    with pytest.raises(ValueError, match="decode must be"):
+        evaluate_chain(model, clf, real, n_samples=12, decode="bernoulli")
