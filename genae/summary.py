@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import integrate, optimize, stats
 
 from genae.evaluate import BETTER, METRICS
 
@@ -64,22 +64,36 @@ def paired_interval(changes: np.ndarray, level: float = 0.95) -> tuple[float, fl
     return float(changes.mean() - half), float(changes.mean() + half)
 
 
-def detectable_change(n: int, alpha: float = 0.05, power: float = 0.8) -> float:
+def detectable_change(n: int, alpha: float = 0.05, power_target: float = 0.8) -> float:
     """The smallest mean change, in standard deviations of the per-seed changes (Cohen's d_z), that a
-    two-sided paired t-test on ``n`` seeds detects with probability ``power`` at level ``alpha``.
+    two-sided paired t-test on ``n`` seeds detects with probability ``power_target`` at level ``alpha``.
 
-    Solved exactly from the noncentral t distribution of the statistic, t ~ t'(n - 1, d_z sqrt(n)).
+    Solved from the noncentral t distribution of the statistic, t ~ t'(n - 1, d_z sqrt(n)), its power
+    integrated numerically.
     """
     if isinstance(n, bool) or not isinstance(n, int) or n < 2:
         raise ValueError(f"n must be a whole number of seeds >= 2, got {n!r}")
-    crit = stats.t.ppf(1 - alpha / 2, n - 1)
+    df = n - 1
+    crit = stats.t.ppf(1 - alpha / 2, df)
+
+    def power(d: float) -> float:
+        # P(|T| > crit) for T = (N(0, 1) + d sqrt(n)) / sqrt(V / df), V ~ chi2(df), integrated over V
+        # (scipy's noncentral t is unstable for one degree of freedom)
+        nc = d * np.sqrt(n)
+
+        def given(v: float) -> float:
+            bar = crit * np.sqrt(v / df)
+            return (stats.norm.sf(bar - nc) + stats.norm.cdf(-bar - nc)) * stats.chi2.pdf(v, df)
+
+        return integrate.quad(given, 0, np.inf, limit=200)[0]
 
     def miss(d: float) -> float:
-        nc = d * np.sqrt(n)
-        return stats.nct.sf(crit, n - 1, nc) + stats.nct.cdf(-crit, n - 1, nc) - power
+        return power(d) - power_target
 
-    # at d = (crit + 3) / sqrt(n) the power is already above 0.99: the root lies below it
-    return float(optimize.brentq(miss, 1e-9, (crit + 3) / np.sqrt(n)))
+    high = (crit + 3) / np.sqrt(n)
+    while miss(high) < 0:  # the power rises with d: widen the bracket until it holds the root
+        high *= 2
+    return float(optimize.brentq(miss, 1e-9, high))
 
 
 def step_changes(table: pd.DataFrame, by: Sequence[str], from_step: int, to_step: int,
