@@ -6,7 +6,7 @@ PIP := $(PY) -m pip install --quiet -c constraints.txt
 export MPLBACKEND ?= Agg
 export GENAE_CACHE ?= $(CURDIR)/.cache/models
 
-.PHONY: book test lint clean publish student
+.PHONY: book test lint clean publish student reference
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -29,13 +29,19 @@ book: $(VENV)/.installed-book
 
 # The book is built first: tests/test_browser.py opens the built pages in Chromium.
 test: $(VENV)/.installed-test book
-	$(PY) -m ruff check genae tests benchmarks
+	$(PY) -m ruff check genae tests benchmarks reference
 	$(PY) -m pytest tests
 	@# nbval re-runs every notebook and compares the cells marked NBVAL_CHECK_OUTPUT; exit code 5 means no notebooks yet.
 	$(PY) -m pytest --nbval-lax notebooks/ || [ $$? -eq 5 ]
 
 lint: $(VENV)/.installed-test
-	$(PY) -m ruff check genae tests benchmarks
+	$(PY) -m ruff check genae tests benchmarks reference
+
+# The stored results behind chapter 9 (reference/ch09.csv, ch09_curve.csv, ch09.json): both latent sizes,
+# two training lengths, three chains. About 20 minutes on 2 idle cores; rerun it after any change to the
+# trainer, the models or the measurements, and commit its three files.
+reference: $(VENV)/.installed-test
+	$(PY) reference/ch09.py
 
 publish: book
 	$(VENV)/bin/ghp-import -n -p -f book/_build/html

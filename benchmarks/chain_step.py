@@ -2,7 +2,10 @@
 
 The chain adds only bookkeeping (and, for denoising models, the corruption
 noise) to the two forward passes, so the ratio should stay at or below 1.1.
-Also prints the chain's throughput in samples per second at several batch sizes.
+Also prints the chain's throughput (sample-steps per second) from batch 64 to 4,096, for the
+whole batch at once against the chunks ``run_chain`` uses by default
+(:func:`genae.mcmc.default_chunk_size`), the two timings interleaved so that a change in the
+machine's load hits both alike.
 
     python benchmarks/chain_step.py            # paper scale: 64x64x3, 200-D, width 64
     python benchmarks/chain_step.py --quick    # small model, for a smoke run
@@ -16,7 +19,7 @@ import time
 import torch
 
 from genae.devices import resolve_device
-from genae.mcmc import run_chain
+from genae.mcmc import default_chunk_size, run_chain
 from genae.models import make_model
 
 
@@ -57,13 +60,18 @@ def main() -> None:
         bare_s = best_time(bare, args.repeats)
         chain_s = best_time(lambda model=model, z=z: run_chain(model, z, 1), args.repeats)
         print(f"{kind:6} {bare_s * 1e3:17.1f} {chain_s * 1e3:14.1f} {chain_s / bare_s:6.3f}")
-    print("\nchain throughput (vae, 10 steps):")
     model = make_model("vae", **size).to(device).eval()
-    for batch in (1, 64, 1024):
+    chunk = default_chunk_size(device)
+    print(f"\nchain throughput (vae, 10 steps), sample-steps/s; chunked = chunks of {chunk} (the default)")
+    print(f"{'batch':>6} {'whole':>10} {'chunked':>10} {'chunked/whole':>14}")
+    for batch in (64, 256, 1024, 4096):
         z = torch.randn(batch, model.latent_dim, device=device)
-        seconds = best_time(lambda z=z: run_chain(model, z, 10), max(1, args.repeats // 2))
-        print(f"  batch {batch:5}: {batch * 10 / seconds:10.0f} sample-steps/s")
-
+        whole, chunked = [], []
+        for _ in range(max(1, args.repeats // 2)):  # interleaved: each round times both
+            whole.append(best_time(lambda z=z, b=batch: run_chain(model, z, 10, chunk_size=b), 1))
+            chunked.append(best_time(lambda z=z: run_chain(model, z, 10), 1))
+        w, c = batch * 10 / min(whole), batch * 10 / min(chunked)
+        print(f"{batch:6} {w:10.0f} {c:10.0f} {c / w:14.2f}")
 
 if __name__ == "__main__":
     main()

@@ -1,9 +1,10 @@
 """What chapter 9 ("Does the chain help?") costs, in units of one training epoch of a shared model.
 
 Times, side by side in one process: one training epoch of each kind at the shared
-digits size (the unit), and the three kinds of measurement the chapter makes
-(`genae.evaluate.evaluate_chain` to step 50 with interpolation midpoints, to step
-50 without, and to step 10 without). From them it prints the chapter's quick-mode
+digits size (the unit), and the kinds of measurement the chapter makes
+(`genae.evaluate.evaluate_chain`: the authors' chain to step 50 with interpolation
+midpoints, and three chains to step 10: sampled decoding, the fixed-input loop and
+the deterministic chain). From them it prints the chapter's quick-mode
 cost: training its models from an empty cache (all but the four shared ones) and
 measuring them. On a shared machine the seconds vary with the load; the ratios to
 the epoch hold better, so multiply them by an idle epoch (about 1.3 s on 2 cores).
@@ -41,7 +42,6 @@ def main() -> None:
     parser.add_argument("--n-chains", type=int, default=128, help="chains per model (the chapter's quick default)")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--compare-epochs", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()
@@ -59,18 +59,20 @@ def main() -> None:
         print(f"one training epoch, {kind:4}: {epoch[kind]:6.2f} s")
     unit = epoch["vae"]
     model = make_model("dvae", **size).eval()
+    short = dict(steps=(0, 1, 2, 5, 10), interpolation_steps=None)
     plans = {"to step 50 + midpoints": dict(steps=(0, 1, 2, 5, 10, 20, 50), interpolation_steps=INTERPOLATION_STEPS),
-             "to step 50": dict(steps=(0, 1, 2, 5, 10, 20, 50), interpolation_steps=None),
-             "to step 10 (deterministic)": dict(steps=(0, 1, 2, 5, 10), interpolation_steps=None, sample=False)}
+             "to step 10, sampled decoding": dict(short, decode="sample"),
+             "to step 10, fixed input": dict(short, chain="fixed input"),
+             "to step 10 (deterministic)": dict(short, sample=False)}
     cost = {}
     for name, plan in plans.items():
         cost[name] = seconds(lambda p=plan: evaluate_chain(model, clf, real_b, n_samples=args.n_chains, **p),
                              args.repeats)
-        print(f"evaluate_chain {name:27}: {cost[name]:6.2f} s = {cost[name] / unit:5.2f} VAE epochs")
+        print(f"evaluate_chain {name:29}: {cost[name]:6.2f} s = {cost[name] / unit:5.2f} VAE epochs")
     n_models = len(KINDS) * args.seeds
     extra_seeds = args.seeds - 1  # the seed-0 models at the main length are the book's shared ones
-    train_s = sum(epoch[k] * (extra_seeds * args.epochs + args.seeds * args.compare_epochs) for k in KINDS)
-    eval_s = n_models * (cost["to step 50 + midpoints"] + cost["to step 50"] + cost["to step 10 (deterministic)"])
+    train_s = sum(epoch[k] * extra_seeds * args.epochs for k in KINDS)
+    eval_s = n_models * sum(cost.values())
     print(f"\nchapter 9, quick mode: training {train_s:6.0f} s ({train_s / unit:5.0f} VAE epochs), "
           f"measuring {eval_s:5.0f} s ({eval_s / unit:4.0f} VAE epochs)")
     idle = 1.3  # seconds per VAE epoch on 2 idle cores (README)

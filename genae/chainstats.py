@@ -24,12 +24,13 @@ from torch import Tensor, nn
 from torchmetrics.functional.image import total_variation as _summed_total_variation
 
 from genae.devices import model_device
+from genae.mcmc import default_chunk_size
 from genae.validate import check_images, check_tensor
 
 
 @torch.no_grad()
 def aggregate_posterior(model: nn.Module, images: Tensor, generator: torch.Generator | None = None,
-                        batch_size: int = 256) -> Tensor:
+                        batch_size: int | None = None) -> Tensor:
     """One draw of z ~ Q(Z|x~), x~ ~ Q(X~|x) for each image x: samples of Q(Z), shape (N, latent_dim), on the CPU.
 
     For a plain model the corruption is the identity, so this is z ~ Q(Z|x).
@@ -41,13 +42,15 @@ def aggregate_posterior(model: nn.Module, images: Tensor, generator: torch.Gener
         images: data images (N, C, H, W) in [0, 1], e.g. a held-out test split.
         generator: random number generator for the corruption and encoder noise,
             on the model's device.
-        batch_size: images encoded at once.
+        batch_size: images encoded at once (``None``: :func:`genae.mcmc.default_chunk_size` of the device).
     """
     if hasattr(model, "channels") and hasattr(model, "image_size"):
         check_images(images, model.channels, model.image_size)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
+                                   or batch_size < 1):
+        raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
     device, was_training = model_device(model), model.training
+    batch_size = batch_size or default_chunk_size(device)
     model.eval()
     try:
         parts = [model.encode(model.corrupt(x.to(device), generator=generator), generator=generator).cpu()
@@ -70,17 +73,20 @@ def step_sizes(trajectory: Tensor) -> Tensor:
 
 
 @torch.no_grad()
-def nearest_distance(images: Tensor, reference: Tensor, batch_size: int = 512) -> Tensor:
+def nearest_distance(images: Tensor, reference: Tensor, batch_size: int | None = None) -> Tensor:
     """Root-mean-square pixel distance from each image to its nearest image in ``reference``: shape (N,).
 
     Both are (N, C, H, W) with the same C, H, W. Zero means the image is a copy
     of a reference image; for digits at 32x32 a held-out test image is about
-    0.1 from its nearest training image.
+    0.1 from its nearest training image. ``batch_size`` images are compared at once (``None``:
+    :func:`genae.mcmc.default_chunk_size` of the reference's device).
     """
     check_tensor(images, "images", "(N, C, H, W)")
     check_tensor(reference, "reference", "(N, C, H, W)")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
+                                   or batch_size < 1):
+        raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
+    batch_size = batch_size or default_chunk_size(reference.device)
     if images.dim() != 4 or reference.dim() != 4 or images.shape[1:] != reference.shape[1:]:
         raise ValueError(f"images {tuple(images.shape)} and reference {tuple(reference.shape)} must both be "
                          "batches (N, C, H, W) of the same image shape")

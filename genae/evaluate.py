@@ -10,6 +10,8 @@ itself, so a reader knows what "good" looks like for each metric.
 Every row holds the same columns, :data:`METRICS`:
 
 - ``fid``: Fréchet distance of the decoded images to the real ones, in the domain features;
+- ``kid``: the kernel inception distance in the same features (unbiased, so it has no
+  sample-size bias), with its jackknife standard error in the extra column ``kid_se``;
 - ``precision``, ``recall``: improved precision and recall (k-NN manifolds) in those features;
 - ``mmd_q``: unbiased squared MMD of the latents to Q(Z), sampled encodings of the real images
   (corrupted first for a denoising model, as in training: Q(Z) of Eq. 2);
@@ -17,6 +19,14 @@ Every row holds the same columns, :data:`METRICS`:
 - ``latent_norm``: mean |z| (close to sqrt(latent_dim) under P(Z));
 - ``confidence``: the domain classifier's mean top-class probability on the images
   (left out for feature networks without one).
+
+The extra columns :data:`PARTS` say why FID moves: ``fid_mean`` and ``fid_cov`` are its mean and
+covariance terms (:func:`genae.metrics.frechet_parts`), ``kid_se`` is KID's standard error.
+
+Besides the chain's rows, :func:`real_baseline` (two halves of the real data) and
+:func:`posterior_baseline` (decoded Q(Z): held-out images encoded with the encoder's noise and
+decoded, the target the chain is meant to reach) say what "good" and "where the chain should
+land" score.
 """
 
 from __future__ import annotations
@@ -31,15 +41,18 @@ from torch import Tensor, nn
 from genae.chainstats import aggregate_posterior
 from genae.devices import model_device
 from genae.interpolate import slerp
-from genae.mcmc import run_chain, sample_prior
-from genae.metrics import frechet_distance, median_bandwidth, mmd, precision_recall
+from genae.mcmc import default_chunk_size, run_chain, run_fixed_input, sample_prior
+from genae.metrics import frechet_distance, frechet_parts, kid, median_bandwidth, mmd, precision_recall
 from genae.validate import check_images, check_steps
 
 DEFAULT_STEPS = (0, 1, 2, 5, 10, 20, 50)
 INTERPOLATION_STEPS = (0, 1, 5, 10)
-METRICS = ("fid", "precision", "recall", "mmd_q", "mmd_p", "latent_norm", "confidence")
+METRICS = ("fid", "kid", "precision", "recall", "mmd_q", "mmd_p", "latent_norm", "confidence")
+PARTS = ("fid_mean", "fid_cov", "kid_se")
 #: +1 where higher is better, -1 where lower is; mmd_p and latent_norm only describe where the chain goes
-BETTER = {"fid": -1, "precision": 1, "recall": 1, "mmd_q": -1, "confidence": 1}
+BETTER = {"fid": -1, "kid": -1, "precision": 1, "recall": 1, "mmd_q": -1, "confidence": 1}
+#: the chains :func:`evaluate_chain` runs: Eq. 1 as the authors' code runs it, and the Torch7 code's loop
+CHAINS = {"chain": run_chain, "fixed input": run_fixed_input}
 
 
 def split_halves(images: Tensor, seed: int = 0) -> tuple[Tensor, Tensor]:
@@ -68,15 +81,17 @@ def _eval_mode(model: nn.Module | None) -> Iterator[None]:
 
 @torch.no_grad()
 def _encode(model: nn.Module, images: Tensor, sample: bool, generator: torch.Generator,
-            batch_size: int = 500) -> Tensor:
+            batch_size: int | None = None) -> Tensor:
     dev = model_device(model)
+    batch_size = batch_size or default_chunk_size(dev)
     return torch.cat([model.encode(images[i:i + batch_size].to(dev), sample=sample, generator=generator).cpu()
                       for i in range(0, len(images), batch_size)])
 
 
 @torch.no_grad()
-def _decode(model: nn.Module, z: Tensor, batch_size: int = 500) -> Tensor:
+def _decode(model: nn.Module, z: Tensor, batch_size: int | None = None) -> Tensor:
     dev = model_device(model)
+    batch_size = batch_size or default_chunk_size(dev)
     return torch.cat([model.decode(z[i:i + batch_size].to(dev)).cpu() for i in range(0, len(z), batch_size)])
 
 
@@ -104,7 +119,10 @@ class _Reference:
     def image_metrics(self, images: Tensor) -> dict[str, float]:
         feats = self.extractor.features(images)
         precision, recall = precision_recall(self.features, feats, k=self.k)
-        row = {"fid": frechet_distance(feats, self.features), "precision": precision, "recall": recall}
+        parts = frechet_parts(feats, self.features)
+        value, se = kid(feats, self.features)
+        row = {"fid": frechet_distance(feats, self.features), "kid": value, "precision": precision,
+               "recall": recall, "fid_mean": parts["mean"], "fid_cov": parts["cov"], "kid_se": se}
         confidence = self.extractor.confidence(images)
         if confidence is not None:
             row["confidence"] = float(confidence.mean())
@@ -147,7 +165,7 @@ def _check_count(n: int, name: str, low: int) -> None:
 def evaluate_chain(model: nn.Module, extractor, real: Tensor, n_samples: int | None = None,
                    steps: Sequence[int] = DEFAULT_STEPS, sample: bool = True,
                    interpolation_steps: Sequence[int] | None = INTERPOLATION_STEPS, n_pairs: int | None = None,
-                   k: int = 3, seed: int = 0) -> pd.DataFrame:
+                   k: int = 3, seed: int = 0, decode: str = "mean", chain: str = "chain") -> pd.DataFrame:
     """Measure samples and slerp midpoints at chosen steps of the chain, against held-out real images.
 
     Args:
@@ -165,36 +183,51 @@ def evaluate_chain(model: nn.Module, extractor, real: Tensor, n_samples: int | N
         n_pairs: how many pairs; ``None`` takes ``n_samples``.
         k: the neighbour count of precision and recall.
         seed: seeds z0, the pairs, the prior draws and the chain's noise.
+        decode: ``"mean"`` (the authors' practice) or ``"sample"`` (Eq. 1 as written): see
+            :func:`genae.mcmc.run_chain`.
+        chain: ``"chain"`` (:func:`genae.mcmc.run_chain`) or ``"fixed input"`` (the Torch7 code's
+            loop, :func:`genae.mcmc.run_fixed_input`).
 
     Returns:
         A DataFrame with one row per (path, step): ``path`` (``"prior sample"`` or ``"slerp midpoint"``),
-        ``step``, ``sample``, ``n``, then the :data:`METRICS` columns.
+        ``step``, ``sample``, ``decode``, ``chain``, ``n``, then the :data:`METRICS` and :data:`PARTS`
+        columns.
     """
     _check_parts(model, extractor)
     steps = _check_step_list(steps, "steps")
     interpolation_steps = _check_step_list(interpolation_steps, "interpolation_steps") if interpolation_steps else []
     _check_count(k, "k", 1)
+    if chain not in CHAINS:
+        raise ValueError(f"chain must be one of {sorted(CHAINS)}, got {chain!r}")
+    if decode not in ("mean", "sample"):
+        raise ValueError(f"decode must be 'mean' or 'sample', got {decode!r}")
     n_samples = len(real) if n_samples is None and isinstance(real, Tensor) else n_samples
     _check_count(n_samples, "n_samples", k + 1)
     n_pairs = n_samples if n_pairs is None else n_pairs
     if interpolation_steps:
         _check_count(n_pairs, "n_pairs", k + 1)
     with _eval_mode(model):
-        return _evaluate(model, extractor, real, n_samples, steps, sample, interpolation_steps, n_pairs, k, seed)
+        return _evaluate(model, extractor, real, n_samples, steps, sample, interpolation_steps, n_pairs, k, seed,
+                         decode, chain)
 
 
-def _evaluate(model, extractor, real, n_samples, steps, sample, interpolation_steps, n_pairs, k, seed):
+def _evaluate(model, extractor, real, n_samples, steps, sample, interpolation_steps, n_pairs, k, seed, decode,
+              chain):
     ref = _Reference(model, extractor, real, seed, k)
     rows = []
 
+    def run(z0: Tensor, n_steps: int) -> Tensor:
+        return CHAINS[chain](model, z0, n_steps, sample=sample, generator=g, decode=decode)
+
     def measure(path: str, trajectory: Tensor, at: list[int]) -> None:
         for s in at:
-            rows.append({"path": path, "step": s, "sample": sample, "n": trajectory.shape[1],
+            rows.append({"path": path, "step": s, "sample": sample, "decode": decode, "chain": chain,
+                         "n": trajectory.shape[1],
                          **ref.image_metrics(_decode(model, trajectory[s])), **ref.latent_metrics(trajectory[s])})
 
     dev, g = model_device(model), ref.generator
     z0 = sample_prior(n_samples, model.latent_dim, generator=g, device=dev)
-    measure("prior sample", run_chain(model, z0, max(steps), sample=sample, generator=g), steps)
+    measure("prior sample", run(z0, max(steps)), steps)
     if interpolation_steps:
         # pairs of distinct held-out images, encoded with the encoder's means, met halfway along the great circle
         first = torch.randint(len(real), (n_pairs,), generator=torch.Generator().manual_seed(seed))
@@ -202,8 +235,7 @@ def _evaluate(model, extractor, real, n_samples, steps, sample, interpolation_st
                   ) % len(real)
         z_a, z_b = _encode(model, real[first], False, g), _encode(model, real[second], False, g)
         midpoints = slerp(z_a, z_b, 3)[1].to(dev)
-        measure("slerp midpoint", run_chain(model, midpoints, max(interpolation_steps), sample=sample, generator=g),
-                interpolation_steps)
+        measure("slerp midpoint", run(midpoints, max(interpolation_steps)), interpolation_steps)
     return _columns(pd.DataFrame(rows))
 
 
@@ -232,7 +264,32 @@ def real_baseline(model: nn.Module | None, extractor, real_a: Tensor, real_b: Te
     return _columns(pd.DataFrame([row]))
 
 
+def posterior_baseline(model: nn.Module, extractor, real_a: Tensor, real_b: Tensor, k: int = 3,
+                       seed: int = 0) -> pd.DataFrame:
+    """Every metric for decoded Q(Z): ``real_a`` encoded with the encoder's noise (corrupted first for a
+    denoising model, as Q(Z) of Eq. 2), then decoded, measured against ``real_b``.
+
+    This is where the chain is meant to land (Lemma 2): a chain that reached Q(Z) scores this row.
+    It separates a blurry decoder (this row is far from the real-vs-real row too) from a latent
+    mismatch (the chain's rows are far from this one). The same reference, features, bandwidth and
+    prior draws as :func:`evaluate_chain` with ``real=real_b`` and the same ``seed``.
+    """
+    _check_parts(model, extractor)
+    _check_count(k, "k", 1)
+    if not isinstance(real_a, Tensor) or len(real_a) <= k:
+        got = f"{len(real_a)} images" if isinstance(real_a, Tensor) else f"a {type(real_a).__name__}"
+        raise ValueError(f"real_a must be a tensor of more than k={k} images, got {got}")
+    check_images(real_a, model.channels, model.image_size)
+    with _eval_mode(model):
+        ref = _Reference(model, extractor, real_b, seed, k)
+        z = aggregate_posterior(model, real_a, ref.generator)
+        row = {"path": "decoded Q(Z)", "step": 0, "sample": None, "n": len(real_a),
+               **ref.image_metrics(_decode(model, z)), **ref.latent_metrics(z)}
+    return _columns(pd.DataFrame([row]))
+
+
 def _columns(df: pd.DataFrame) -> pd.DataFrame:
-    """Identifying columns first, then the metrics in the order of :data:`METRICS`."""
-    return df[[c for c in ("path", "step", "sample", "n") if c in df] + [m for m in METRICS if m in df]]
+    """Identifying columns first, then the metrics in the order of :data:`METRICS`, then :data:`PARTS`."""
+    ids = [c for c in ("path", "step", "sample", "decode", "chain", "n") if c in df]
+    return df[ids + [m for m in (*METRICS, *PARTS) if m in df]]
 

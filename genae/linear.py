@@ -4,7 +4,9 @@ With a linear-Gaussian decoder Q(x|z) = N(Wz + b, s^2 I), encoder
 Q(z|x) = N(Ax + c, S) and corruption Q(x~|x) = N(x, sigma_n^2 I), one step of
 the chain is an AR(1) process
 
-    z' = M z + m + noise,   M = AW,   m = Ab + c,   noise ~ N(0, (s^2 + sigma_n^2) A A^T + S),
+    z' = M z + m + noise,   M = AW,   m = Ab + c,   noise ~ N(0, (s^2 + sigma_n^2) A A^T + S)
+
+(with s = 0 when the chain decodes to the mean),
 
 so everything the paper asks of the chain (where it converges, how fast, and
 whether that is Q(Z)) has an exact answer. :class:`LinearGaussianAE` is a
@@ -13,15 +15,14 @@ whether that is Q(Z)) has an exact answer. :class:`LinearGaussianAE` is a
 closed forms that the simulated chain is tested against.
 
 How decoder sampling is expressed. ``decode(z)`` returns the decoder's mean
-Wz + b, as the trained models' ``decode`` returns pixel means. The draw
-x ~ Q(X|Z) = N(Wz + b, s^2 I) with s = ``decoder_std`` is taken in
-``corrupt``, the one call that ``run_chain`` makes between decoding and
-encoding with the chain's random generator, and only when ``sample=True``.
-So ``run_chain(model, z0, t)`` is Eq. 1 when ``denoise_std == 0``, Eq. 2 when
-``denoise_std > 0``, and the mean-decoding chain the paper runs in practice
-when ``decoder_std == 0``; ``sample=False`` gives the deterministic chain
-z' = Mz + m. (Taking the draw in ``decode`` would need a generator that
-``run_chain`` does not pass, and would make ``sample=False`` random.)
+Wz + b, as the trained models' ``decode`` returns pixel means, and
+``sample_x(mean, generator)`` draws x ~ Q(X|Z) = N(mean, s^2 I) with
+s = ``decoder_std``: :func:`genae.mcmc.run_chain` calls it with
+``decode="sample"``. So ``run_chain(model, z0, t, decode="sample")`` is Eq. 1
+when ``denoise_std == 0`` and Eq. 2 when ``denoise_std > 0``, and the default
+``decode="mean"`` is the mean-decoding chain the authors' code runs (the s = 0
+forms); ``sample=False`` gives the deterministic chain z' = Mz + m. The closed
+forms below take the same ``decode`` argument.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ class LinearGaussianAE(nn.Module):
     Args:
         W, b: decoder Q(x|z) = N(Wz + b, decoder_std^2 I); W has shape (data_dim, latent_dim).
         A, c, S: encoder Q(z|x) = N(Ax + c, S); S may be singular (a deterministic encoder).
-        decoder_std: s; 0 decodes to the mean, as the paper's chain does in practice.
+        decoder_std: s, the decoder's noise (drawn only by ``run_chain(..., decode="sample")``).
         denoise_std: sigma_n of the corruption N(x, sigma_n^2 I) (Eq. 2); 0 for Eq. 1.
 
     The weights are float64 and frozen (``requires_grad=False``); pass float64 inputs.
@@ -76,7 +77,7 @@ class LinearGaussianAE(nn.Module):
                      denoise_std: float = 0.0) -> LinearGaussianAE:
         """The decoder N(Wz + b, s^2 I) with its exact posterior under P(Z) = N(0, I) as encoder.
 
-        ``decoder_std`` defaults to ``s``; pass 0 for the mean-decoding chain of the same model.
+        ``decoder_std`` defaults to ``s``.
         """
         A, c, S = exact_posterior(W, b, s)
         return cls(W, b, A, c, S, decoder_std=s if decoder_std is None else decoder_std, denoise_std=denoise_std)
@@ -101,23 +102,25 @@ class LinearGaussianAE(nn.Module):
         return mean + eps @ root
 
     def decode(self, z: Tensor) -> Tensor:
-        """The decoder's mean Wz + b (the draw from Q(X|Z) happens in :meth:`corrupt`; see the module doc)."""
+        """The decoder's mean Wz + b (:meth:`sample_x` draws from Q(X|Z); see the module doc)."""
         check_latents(z, self.latent_dim)
         self._check(z, self.latent_dim, "latents")
         return z @ self.W.T + self.b
 
-    def corrupt(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
-        """What the chain adds between decoding and encoding: N(0, (decoder_std^2 + denoise_std^2) I).
+    def sample_x(self, mean: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """A draw from the decoder Q(X|Z) = N(mean, decoder_std^2 I) (``run_chain(..., decode="sample")``)."""
+        self._check(mean, self.data_dim, "data")
+        if self.decoder_std == 0:
+            return mean
+        noise = torch.randn(mean.shape, generator=generator, dtype=mean.dtype, device=mean.device)
+        return mean + self.decoder_std * noise
 
-        The decoder's draw x ~ N(mean, s^2 I) and the corruption N(x, sigma_n^2 I)
-        are independent Gaussians, so one draw with the summed variance is the
-        same in distribution. The identity when both are 0.
-        """
+    def corrupt(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """The corruption Q(x~|x) = N(x, denoise_std^2 I) of Eq. 2; the identity when denoise_std is 0."""
         self._check(x, self.data_dim, "data")
-        std = math.hypot(self.decoder_std, self.denoise_std)
-        if std == 0:
+        if self.denoise_std == 0:
             return x
-        return x + std * torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+        return x + self.denoise_std * torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
 
     def _check(self, x: Tensor, dim: int, what: str) -> None:
         if not isinstance(x, Tensor) or x.dim() != 2 or x.shape[1] != dim:
@@ -132,18 +135,27 @@ class LinearGaussianAE(nn.Module):
                 f"denoise_std={self.denoise_std:.4g}")
 
 
-def transition(model: LinearGaussianAE, sample: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def transition(model: LinearGaussianAE, sample: bool = True,
+               decode: str = "mean") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One chain step as AR(1), z' = M z + m + N(0, Q): returns (M, m, Q).
 
-    ``sample=True`` matches ``run_chain``'s default: Q = (s^2 + sigma_n^2) A A^T + S.
-    ``sample=False`` is the deterministic chain: Q = 0.
+    As ``run_chain(model, z, 1, sample, decode=decode)``: Q = (s^2 + sigma_n^2) A A^T + S with
+    ``decode="sample"``, Q = sigma_n^2 A A^T + S with ``decode="mean"`` (the decoder's draw is
+    skipped); ``sample=False`` is the deterministic chain, Q = 0.
     """
+    _check_decode(decode)
     W, b, A, c, S = (getattr(model, n).detach().cpu().numpy() for n in ("W", "b", "A", "c", "S"))
     M, m = A @ W, A @ b + c
     if not sample:
         return M, m, np.zeros_like(S)
-    noise = (model.decoder_std ** 2 + model.denoise_std ** 2) * (A @ A.T) + S
+    s2 = model.decoder_std ** 2 if decode == "sample" else 0.0
+    noise = (s2 + model.denoise_std ** 2) * (A @ A.T) + S
     return M, m, (noise + noise.T) / 2
+
+
+def _check_decode(decode: str) -> None:
+    if decode not in ("mean", "sample"):
+        raise ValueError(f"decode must be 'mean' or 'sample' (as in genae.mcmc.run_chain), got {decode!r}")
 
 
 def spectral_radius(M: np.ndarray) -> float:
@@ -151,30 +163,31 @@ def spectral_radius(M: np.ndarray) -> float:
     return float(np.abs(np.linalg.eigvals(M)).max())
 
 
-def step(model: LinearGaussianAE, z: Gaussian, sample: bool = True) -> Gaussian:
+def step(model: LinearGaussianAE, z: Gaussian, sample: bool = True, decode: str = "mean") -> Gaussian:
     """The distribution of z_{t+1} when z_t ~ ``z``: N(M mu + m, M C M^T + Q)."""
-    M, m, Q = transition(model, sample)
+    M, m, Q = transition(model, sample, decode)
     _check_latent(z, model)
     return Gaussian(M @ z.mean + m, M @ z.cov @ M.T + Q)
 
 
-def chain_marginals(model: LinearGaussianAE, start: Gaussian, steps: int, sample: bool = True) -> list[Gaussian]:
+def chain_marginals(model: LinearGaussianAE, start: Gaussian, steps: int, sample: bool = True,
+                    decode: str = "mean") -> list[Gaussian]:
     """The distributions of z_0, ..., z_steps when z_0 ~ ``start``; entry t is after t steps."""
     check_steps(steps)
     _check_latent(start, model)
     out = [start]
     for _ in range(steps):
-        out.append(step(model, out[-1], sample))
+        out.append(step(model, out[-1], sample, decode))
     return out
 
 
-def stationary(model: LinearGaussianAE, sample: bool = True) -> Gaussian:
+def stationary(model: LinearGaussianAE, sample: bool = True, decode: str = "mean") -> Gaussian:
     """The chain's stationary distribution N((I - M)^-1 m, C), C = M C M^T + Q (a discrete Lyapunov equation).
 
     Raises ``ValueError`` when the spectral radius of M is >= 1: then z_t drifts
     or spreads without bound and no stationary distribution exists.
     """
-    M, m, Q = transition(model, sample)
+    M, m, Q = transition(model, sample, decode)
     rho = spectral_radius(M)
     if rho >= 1:
         raise ValueError(f"this chain has no stationary distribution: the spectral radius of M = AW is {rho:.4g} "

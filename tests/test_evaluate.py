@@ -1,3 +1,4 @@
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -7,7 +8,9 @@ from genae.evaluate import (
     DEFAULT_STEPS,
     INTERPOLATION_STEPS,
     METRICS,
+    PARTS,
     evaluate_chain,
+    posterior_baseline,
     real_baseline,
     split_halves,
 )
@@ -28,7 +31,7 @@ def setup():
 def test_every_step_and_metric_without_nan(kind, setup):
     clf, real = setup
     table = evaluate_chain(tiny(kind).eval(), clf, real, n_samples=20)
-    assert list(table.columns) == ["path", "step", "sample", "n", *METRICS]
+    assert list(table.columns) == ["path", "step", "sample", "decode", "chain", "n", *METRICS, *PARTS]
     prior = table[table.path == "prior sample"]
     mids = table[table.path == "slerp midpoint"]
     assert prior.step.tolist() == list(DEFAULT_STEPS) and mids.step.tolist() == list(INTERPOLATION_STEPS)
@@ -76,7 +79,7 @@ def test_real_baseline(setup):
     model = tiny("vae")
     base = real_baseline(model, clf, a, b)
     assert base.path.tolist() == ["real vs real"] and base.n.item() == len(a)
-    assert list(base.columns) == ["path", "step", "sample", "n", *METRICS]
+    assert list(base.columns) == ["path", "step", "sample", "n", *METRICS, *PARTS]
     assert not base[list(METRICS)].isna().any().any()
     # the wiring: real images measured against themselves are a perfect score
     same = real_baseline(None, clf, b, b)
@@ -124,3 +127,36 @@ def test_batch_norm_statistics_are_used_not_changed(setup):
     assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items()), "running statistics changed"
     b = evaluate_chain(model.eval(), clf, real, n_samples=8, steps=[0, 1], interpolation_steps=None)
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_decoded_posterior_baseline(setup):
+    clf, real = setup
+    real_a, real_b = split_halves(real)
+    model = tiny("dvae").eval()
+    row = posterior_baseline(model, clf, real_a, real_b)
+    assert list(row.path) == ["decoded Q(Z)"] and int(row.n.iloc[0]) == len(real_a)
+    assert not row[list(METRICS)].isna().any().any()
+    # the same reference and bandwidth as the chain's rows, so its mmd_q is on the chain's scale
+    chain = evaluate_chain(model, clf, real_b, n_samples=len(real_a), steps=[0], interpolation_steps=None)
+    assert row.mmd_q.iloc[0] != chain.mmd_q.iloc[0]
+    with pytest.raises(TypeError, match="model must be a genae model"):
+        posterior_baseline(None, clf, real_a, real_b)
+
+
+def test_chain_and_decode_options(setup):
+    clf, real = setup
+    model = tiny("vae").eval()
+    rows = {(c, d): evaluate_chain(model, clf, real, n_samples=12, steps=[0, 1, 3], interpolation_steps=None,
+                                   decode=d, chain=c)
+            for c in ("chain", "fixed input") for d in ("mean", "sample")}
+    for (c, d), t in rows.items():
+        assert set(t.chain) == {c} and set(t.decode) == {d}
+    # step 0 is z0 itself, the same for every chain; later steps differ
+    same0 = [t[t.step == 0][list(METRICS)].to_numpy() for t in rows.values()]
+    assert all(np.allclose(same0[0], s) for s in same0)
+    assert not np.allclose(rows["chain", "mean"][rows["chain", "mean"].step == 3].fid,
+                           rows["chain", "sample"][rows["chain", "sample"].step == 3].fid)
+    with pytest.raises(ValueError, match="chain must be one of"):
+        evaluate_chain(model, clf, real, n_samples=12, chain="torch7")
+    with pytest.raises(ValueError, match="decode must be"):
+        evaluate_chain(model, clf, real, n_samples=12, decode="bernoulli")

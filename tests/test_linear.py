@@ -47,17 +47,18 @@ def shrunk_model(decoder_std=None, denoise_std=0.0):
                             decoder_std=s if decoder_std is None else decoder_std, denoise_std=denoise_std)
 
 
-CHAINS = {  # name -> model: every run of run_chain(sample=True) below is one of these three chains
-    "eq1": lambda: shrunk_model(),                   # sample the decoder, no corruption
-    "eq2": lambda: shrunk_model(denoise_std=0.5),    # sample the decoder, then corrupt
-    "mean": lambda: shrunk_model(decoder_std=0.0),   # decode to the mean, as the paper does in practice
+CHAINS = {  # name -> (model, decode): every run of run_chain(sample=True) below is one of these chains
+    "eq1": lambda: (shrunk_model(), "sample"),                   # sample the decoder, no corruption
+    "eq2": lambda: (shrunk_model(denoise_std=0.5), "sample"),    # sample the decoder, then corrupt
+    "mean": lambda: (shrunk_model(), "mean"),                    # decode to the mean, as the authors' code does
+    "s0": lambda: (shrunk_model(decoder_std=0.0), "sample"),     # a decoder without noise: the s = 0 forms
 }
 START = Gaussian(np.array([2.0, -1.5, 1.0]), 0.3 * np.eye(3))  # far from stationarity, so t = 1, 5, 50 differ
 
 
-def simulate(model, seed=0):
+def simulate(model, decode, seed=0):
     g = torch.Generator().manual_seed(seed)
-    return run_chain(model, START.sample(N_CHAINS, generator=g), max(STEPS), generator=g)
+    return run_chain(model, START.sample(N_CHAINS, generator=g), max(STEPS), generator=g, decode=decode)
 
 
 def max_z(samples, expected):
@@ -70,7 +71,7 @@ def trajectories():
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # (20000, 3) x (3, 6) products: threads only add overhead, ten-fold on a busy CPU
     try:
-        return {name: (make(), simulate(make())) for name, make in CHAINS.items()}
+        return {name: (*make(), simulate(*make())) for name, make in CHAINS.items()}
     finally:
         torch.set_num_threads(threads)
 
@@ -78,8 +79,8 @@ def trajectories():
 @pytest.mark.parametrize("name", CHAINS)
 @pytest.mark.parametrize("t", STEPS)
 def test_run_chain_matches_closed_form(trajectories, name, t):
-    model, trajectory = trajectories[name]
-    expected = chain_marginals(model, START, t)[t]
+    model, decode, trajectory = trajectories[name]
+    expected = chain_marginals(model, START, t, decode=decode)[t]
     z_mean, z_cov = moment_z_scores(trajectory[t], expected)
     assert z_mean.max() < Z_BOUND, f"{name}, step {t}: mean off by {z_mean.max():.1f} standard errors"
     assert z_cov.max() < Z_BOUND, f"{name}, step {t}: covariance off by {z_cov.max():.1f} standard errors"
@@ -88,19 +89,29 @@ def test_run_chain_matches_closed_form(trajectories, name, t):
 def test_the_comparison_can_fail(trajectories):
     # The same test rejects closed forms with a plausible bug: M transposed, or the decoder's
     # noise s^2 A A^T left out of Eq. 1 (the mean-decoding formula used for the sampling chain).
-    model, trajectory = trajectories["eq1"]
-    M, m, Q = transition(model)
+    model, _, trajectory = trajectories["eq1"]
+    M, m, Q = transition(model, decode="sample")
     assert not np.allclose(M, M.T)
     wrong_mean = M.T @ START.mean + m
     wrong = Gaussian(wrong_mean, M.T @ START.cov @ M + Q)
     assert max_z(trajectory[1], wrong) > 10 * Z_BOUND
-    without_decoder_noise = chain_marginals(model.replace(decoder_std=0.0), START, 50)[50]
+    without_decoder_noise = chain_marginals(model, START, 50, decode="mean")[50]
     assert max_z(trajectory[50], without_decoder_noise) > 4 * Z_BOUND
     # and the three chains really are different chains, each told apart from the others at step 50
-    for a in CHAINS:
-        for b in CHAINS:
+    distinct = ("eq1", "eq2", "mean")
+    for a in distinct:
+        for b in distinct:
             if a != b:
-                assert max_z(trajectories[a][1][50], stationary(trajectories[b][0])) > Z_BOUND, (a, b)
+                model_b, decode_b, _ = trajectories[b]
+                assert max_z(trajectories[a][2][50], stationary(model_b, decode=decode_b)) > Z_BOUND, (a, b)
+
+
+def test_mean_decoding_is_the_noiseless_decoder():
+    # decode="mean" on a model with decoder noise s is the s = 0 model sampled, in closed form
+    for fn in (transition, stationary):
+        a, b = fn(shrunk_model(), decode="mean"), fn(shrunk_model(decoder_std=0.0), decode="sample")
+        for x, y in zip(a if isinstance(a, tuple) else (a.mean, a.cov), b if isinstance(b, tuple) else (b.mean, b.cov)):
+            np.testing.assert_allclose(x, y, atol=1e-12)
 
 
 def test_deterministic_chain_is_exact():
@@ -115,24 +126,26 @@ def test_deterministic_chain_is_exact():
         np.testing.assert_allclose(trajectory[t], z, atol=1e-12)
 
 
-def test_corrupt_draws_the_decoder_and_the_corruption():
+def test_sample_x_draws_the_decoder_and_corrupt_the_corruption():
     x = torch.zeros(20_000, 6, dtype=torch.float64)
     model = shrunk_model(decoder_std=0.6, denoise_std=0.8)
-    noise = model.corrupt(x, generator=torch.Generator().manual_seed(0))
-    # variance 0.36 + 0.64 = 1; its sample variance over 120,000 draws has standard error sqrt(2 / 120,000)
-    assert abs(noise.var().item() - 1.0) < 5 * np.sqrt(2 / noise.numel())
-    assert torch.equal(shrunk_model(decoder_std=0.0).corrupt(x), x)
+    for draw, var in ((model.sample_x, 0.36), (model.corrupt, 0.64)):
+        noise = draw(x, generator=torch.Generator().manual_seed(0))
+        # the sample variance over 120,000 draws has standard error var * sqrt(2 / 120,000)
+        assert abs(noise.var().item() - var) < 5 * var * np.sqrt(2 / noise.numel())
+    assert torch.equal(shrunk_model(decoder_std=0.0).sample_x(x), x)
+    assert torch.equal(shrunk_model(denoise_std=0.0).corrupt(x), x)
 
 
 def test_stationary_covariance_solves_lyapunov():
     for make in CHAINS.values():
-        model = make()
-        M, m, Q = transition(model)
-        pi = stationary(model)
+        model, decode = make()
+        M, m, Q = transition(model, decode=decode)
+        pi = stationary(model, decode=decode)
         np.testing.assert_allclose(M @ pi.cov @ M.T + Q, pi.cov, atol=1e-12)
         np.testing.assert_allclose(M @ pi.mean + m, pi.mean, atol=1e-12)
         # and it is where the closed-form marginals go from any start
-        far = chain_marginals(model, START, 400)[-1]
+        far = chain_marginals(model, START, 400, decode=decode)[-1]
         np.testing.assert_allclose(far.cov, pi.cov, atol=1e-10)
         np.testing.assert_allclose(far.mean, pi.mean, atol=1e-10)
 
@@ -145,10 +158,11 @@ def test_ppca_on_its_own_marginal_leaves_everything_in_place(denoise_std):
     model = LinearGaussianAE.from_decoder(W, b, s)
     own = decoded(model, Gaussian.standard(3))
     prior = Gaussian.standard(3)
-    for dist in (aggregate_posterior(model, own), stationary(model)):
+    for dist in (aggregate_posterior(model, own), stationary(model, decode="sample")):
         np.testing.assert_allclose(dist.mean, prior.mean, atol=1e-12)
         np.testing.assert_allclose(dist.cov, prior.cov, atol=1e-12)
-    assert w2(stationary(model), prior) < 1e-6 and abs(kl(aggregate_posterior(model, own), prior)) < 1e-12
+    assert w2(stationary(model, decode="sample"), prior) < 1e-6
+    assert abs(kl(aggregate_posterior(model, own), prior)) < 1e-12
     # sufficient condition of the notebook's proposition: decoding Q(Z) gives back P(x)
     back = decoded(model, aggregate_posterior(model, own))
     np.testing.assert_allclose(back.cov, own.cov, atol=1e-12)
@@ -168,7 +182,7 @@ def test_wrong_noise_decoder_with_exact_posterior_goes_to_the_prior_not_q():
     data = random_data()
     W, b, s = fit_ppca(data, 3)
     model = LinearGaussianAE.from_decoder(W, b, np.sqrt(3) * s)
-    pi, q = stationary(model), aggregate_posterior(model, data)
+    pi, q = stationary(model, decode="sample"), aggregate_posterior(model, data)
     assert w2(pi, Gaussian.standard(3)) < 1e-6
     assert kl(q, pi) > 1e-3 and w2(q, pi) > 1e-2
 

@@ -181,3 +181,38 @@ def test_median_bandwidth_subsamples_large_sets():
     h = median_bandwidth(a, b)
     assert h == median_bandwidth(a, b)  # the subsample is seeded
     assert h == pytest.approx(median_bandwidth(a[:500], b[:500], max_points=10_000), rel=0.05)
+
+
+def test_kid_matches_torchmetrics_and_is_unbiased():
+    from torchmetrics.image.kid import poly_mmd
+
+    from genae.metrics import kid
+
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(60, 5, generator=g, dtype=torch.float64), torch.randn(60, 5, generator=g, dtype=torch.float64)
+    assert abs(kid(a, b)[0] - float(poly_mmd(a, b + 0.3))) > 1e-3  # the comparison below can fail
+    assert kid(a, b + 0.3)[0] == pytest.approx(float(poly_mmd(a, b + 0.3)), rel=1e-9)
+    # unbiased for unequal sizes: same distribution scatters around 0; the jackknife SE is the scatter
+    values, ses = [], []
+    for _ in range(300):
+        v, se = kid(torch.randn(30, 4, generator=g), torch.randn(45, 4, generator=g))
+        values.append(v)
+        ses.append(se)
+    values = np.array(values)
+    assert abs(values.mean()) < 4 * values.std() / np.sqrt(len(values))
+    shifted = [kid(torch.randn(30, 4, generator=g), torch.randn(45, 4, generator=g) + 0.5) for _ in range(300)]
+    v, se = np.array(shifted).T
+    assert 0.7 < np.mean(se) / v.std() < 1.5
+    assert v.mean() > 10 * v.std() / np.sqrt(len(v))
+
+
+def test_frechet_parts_add_up():
+    from genae.metrics import frechet_parts
+
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(500, 3, generator=g)
+    b = 2 * torch.randn(500, 3, generator=g) + torch.tensor([1.0, 0.0, 0.0])
+    parts = frechet_parts(a, b)
+    assert parts["mean"] + parts["cov"] == pytest.approx(frechet_distance(a, b), rel=1e-9)
+    assert parts["mean"] == pytest.approx(float((a.double().mean(0) - b.double().mean(0)).square().sum()), rel=1e-9)
+    assert frechet_parts(a, a + 5)["cov"] == pytest.approx(0, abs=1e-9)

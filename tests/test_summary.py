@@ -1,6 +1,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from genae.summary import paired_p_value, step_changes, summarise
 
@@ -59,3 +60,52 @@ def test_step_changes_bad_input():
         step_changes(table, ["model"], 0, 5)
     with pytest.raises(ValueError, match="no column"):
         step_changes(table.drop(columns="seed"), ["model"], 0, 10)
+
+
+def _seeds(change_by_metric, n=6, noise=0.01, seed=0):
+    """A table of per-seed values at steps 0 and 10, with the given mean change per metric."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for s in range(n):
+        start = {m: 1.0 + rng.normal(0, 0.1) for m in change_by_metric}
+        rows.append({"model": "vae", "seed": s, "step": 0, **start})
+        rows.append({"model": "vae", "seed": s, "step": 10,
+                     **{m: start[m] + c + rng.normal(0, noise) for m, c in change_by_metric.items()}})
+    return pd.DataFrame(rows)
+
+
+def test_paired_interval_matches_scipy():
+    from genae.summary import paired_interval
+
+    d = np.array([0.3, -0.1, 0.5, 0.2, 0.4])
+    ci = stats.ttest_1samp(d, 0.0).confidence_interval(0.95)
+    assert paired_interval(d) == pytest.approx((ci.low, ci.high), rel=1e-12)
+
+
+def test_detectable_change_has_the_power_it_claims():
+    from genae.summary import detectable_change
+
+    d3, d10 = detectable_change(3), detectable_change(10)
+    assert d3 > d10 > 0
+    assert detectable_change(400) * np.sqrt(400) == pytest.approx(stats.norm.ppf(0.975) + stats.norm.ppf(0.8), rel=0.01)
+    rng = np.random.default_rng(0)
+    changes = rng.normal(d3, 1.0, size=(20_000, 3))
+    power = np.mean(stats.ttest_1samp(changes, 0.0, axis=1).pvalue < 0.05)
+    assert power == pytest.approx(0.8, abs=0.015)
+
+
+def test_verdict_sentences_for_clear_null_and_disagreeing_changes():
+    from genae.summary import step_changes, verdict_sentence
+
+    clear = step_changes(_seeds({"fid": -0.5, "precision": 0.2}), by=["model"], from_step=0, to_step=10)
+    text = verdict_sentence(clear, "VAE")
+    assert text.startswith("VAE: clear improvement in FID") and "precision" in text and "worsening" not in text
+    null = step_changes(_seeds({"fid": 0.0, "precision": 0.0}, noise=0.2), by=["model"], from_step=0, to_step=10)
+    assert verdict_sentence(null, "VAE") == "VAE: no clear change in FID, precision."
+    table = _seeds({"fid": 0.5, "precision": 0.2, "recall": 0.1, "fid_mean": 0.45, "fid_cov": 0.05})
+    both = step_changes(table, by=["model"], from_step=0, to_step=10,
+                        metrics=["fid", "precision", "recall", "fid_mean", "fid_cov"])
+    text = verdict_sentence(both, "DVAE", parts=both[both.metric.isin(["fid_mean", "fid_cov"])])
+    assert "clear worsening in FID" in text and "clear improvement in precision" in text
+    assert "The metrics disagree: FID worse while precision, recall better." in text
+    assert "the mean term moved more" in text

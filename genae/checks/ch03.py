@@ -56,7 +56,7 @@ def check_transition(fn: Callable) -> None:
         args = _arrays(model)
         what = f"my_transition on a case with data_dim={d}, latent_dim={k}, decoder_std={s}, denoise_std={sigma_n}"
         M, m, Q = _unpack(attempt(fn, **args, name="my_transition"), 3, "my_transition")
-        want_M, want_m, want_Q = (torch.from_numpy(a) for a in transition(model))
+        want_M, want_m, want_Q = (torch.from_numpy(a) for a in transition(model, decode="sample"))
         if isinstance(M, torch.Tensor) and M.shape == want_M.shape and torch.allclose(M.double(), want_M.T) \
                 and not torch.allclose(want_M, want_M.T):
             raise ExerciseError(f"{what}: M is the transpose of the right answer: z' = A(Wz + b) + c, so M = A @ W")
@@ -79,8 +79,8 @@ def check_stationary(fn: Callable) -> None:
     """Check ``fn(M, m, Q)`` returns (mean, cov) of the stationary distribution, and raises ValueError without one."""
     for seed, d, k, s, sigma_n in CASES:
         model = _case(seed, d, k, s, sigma_n)
-        M, m, Q = transition(model)
-        want = stationary(model)
+        M, m, Q = transition(model, decode="sample")
+        want = stationary(model, decode="sample")
         what = f"my_stationary on a {k}-D chain with spectral radius {spectral_radius(M):.2f}"
         mean, cov = _unpack(attempt(fn, M.copy(), m.copy(), Q.copy(), name="my_stationary"), 2, "my_stationary")
         expect_close(mean, torch.from_numpy(want.mean), f"the stationary mean ({what}), (I - M)^-1 m", atol=1e-6)
