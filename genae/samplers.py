@@ -320,9 +320,8 @@ class RatioSampler(Sampler):
 
 def _image_metrics(feats: Tensor, real_feats: Tensor, k: int = 3) -> dict[str, float]:
     precision, recall = metrics.precision_recall(real_feats, feats, k=k)
-    kid = getattr(metrics, "kid", None)  # KID arrives with another branch; NaN until it is there
     return {"fid": metrics.frechet_distance(feats, real_feats),
-            "kid": float(kid(feats, real_feats)) if kid else float("nan"),
+            "kid": metrics.kid(feats, real_feats)[0],  # (estimate, standard error)
             "precision": precision, "recall": recall}
 
 
