@@ -11,6 +11,7 @@ from numbers import Integral
 
 import matplotlib.pyplot as plt
 import torch
+from matplotlib.ticker import MaxNLocator
 from torch import Tensor, nn
 from torchvision.utils import make_grid
 
@@ -114,5 +115,6 @@ def plot_history(history: Sequence[dict], terms: Sequence[str] | None = None,
     for term in terms:
         ax.plot(epochs, [h.get(term, float("nan")) for h in history], marker="o", label=f"{label} {term}".strip())
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     ax.legend()
     return ax
