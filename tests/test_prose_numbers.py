@@ -104,8 +104,10 @@ def markdown_sources() -> list[tuple[str, str]]:
     return sources
 
 
-@pytest.mark.parametrize("where, text", markdown_sources(), ids=lambda v: v if "cell" in v or
-                         v.startswith("book/") else "")
+SOURCES = markdown_sources()
+
+
+@pytest.mark.parametrize("where, text", SOURCES, ids=[where for where, _ in SOURCES])
 def test_prose_has_no_typed_numbers(where: str, text: str) -> None:
     found = typed_numbers(text)
     assert not found, (f"{where}: number(s) {found} typed in prose; glue them from the outputs "
@@ -130,3 +132,44 @@ def test_scanner_skips_maths_code_roles_references_and_constants() -> None:
 
 def test_scanner_sees_numbers_in_lists_after_no_reference_word() -> None:
     assert typed_numbers("the DAAE's rose from 0.0347 to 0.0952 by step 10") == ["0.0347", "0.0952"]
+
+
+# A run time in a stored output ("took 96.0 s", "in 257 s"): machine-dependent, so no rendered page
+# shows one; the instructor page's table is the one place for them.
+RUN_TIME = re.compile(r"\b\d+(?:\.\d+)?\s*(?:s|secs?|seconds?|min|minutes?)\b(?![\w'(])")
+
+
+def stored_run_times(nb: dict) -> list[tuple[int, str]]:
+    """(cell, excerpt) for every run time printed in a notebook's stored outputs."""
+    found = []
+    for index, cell in enumerate(nb["cells"]):
+        for output in cell.get("outputs", []):
+            texts = ["".join(output.get("text", ""))] + [
+                "".join(value) if isinstance(value, list) else str(value)
+                for kind, value in output.get("data", {}).items()
+                if kind in ("text/plain", "text/markdown", "text/html")]
+            for text in texts:
+                found += [(index, text[max(0, m.start() - 30):m.end()]) for m in RUN_TIME.finditer(text)]
+    return found
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "notebooks").glob("*.ipynb")), ids=lambda p: p.stem)
+def test_no_stored_run_times(path: Path) -> None:
+    found = stored_run_times(json.loads(path.read_text()))
+    assert not found, (f"{path.name}: stored outputs print run times {found}; keep them off the "
+                       "rendered page (they belong in book/instructor.md's table)")
+
+
+def test_run_time_scanner_catches_a_run_time() -> None:
+    nb = {"cells": [{"cell_type": "code", "outputs": [
+        {"output_type": "stream", "text": ["4 models x 100 chains; 96.0 s\n"]},
+        {"output_type": "stream", "text": ["0.25 I, 3 seeds, step 5\n"]}]}]}
+    assert [cell for cell, _ in stored_run_times(nb)] == [0]
+
+
+def test_landing_page_includes_its_generated_figure() -> None:
+    intro = (ROOT / "book" / "intro.md").read_text()
+    assert "```{include} images/landing.md" in intro, "the landing page must include its figure"
+    block = (ROOT / "book" / "images" / "landing.md").read_text()
+    image = re.search(r"```\{figure\}\s*(\S+)", block).group(1)
+    assert (ROOT / "book" / image).is_file(), f"{image} is missing: run python book/landing_figure.py"
