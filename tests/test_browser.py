@@ -33,7 +33,7 @@ BOOK = ROOT / "book"
 HTML = BOOK / "_build" / "html"
 SCREENSHOTS = BOOK / "_build" / "screenshots"
 # Pages photographed for people to look at: a word of their file name -> what they show.
-SCREENSHOT_PAGES = ("index", "generative", "transition", "training", "sampling", "interpolation",
+SCREENSHOT_PAGES = ("intro", "generative", "transition", "training", "sampling", "interpolation",
                     "convergence", "denoising")
 CHROMIUM = os.environ.get("GENAE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 REQUIRED = os.environ.get("GENAE_REQUIRE_BROWSER") == "1"
