@@ -49,10 +49,12 @@ PAPER_STEPS = re.compile(r"\b(?:0,\s+)?1,\s+5,?\s+and\s+10\b")
 YEAR = re.compile(r"(?<=\()(?:19|20)\d\d[a-z]?(?=[),;])|(?<=, )(?:19|20)\d\d[a-z]?(?=\))")
 NUMBER = re.compile(r"(?<![\w.\-^_/])\d+(?:,\d{3})*(?:\.\d+)?(?:e-?\d+)?(?![\w])")
 
-# Things that are not prose, removed before scanning (order matters: fences before inline).
+# Directives whose body is code, not prose.
+CODE_DIRECTIVES = {"code", "code-block", "code-cell", "sourcecode", "math", "raw"}
+FENCE = re.compile(r"^\s*(`{3,}|~{3,})\s*(.*)$")
+
+# Things that are not prose, removed after the fences (order matters: display maths before inline).
 NOT_PROSE = [
-    re.compile(r"^(```|~~~)[^\n]*\{[^}]*\}[^\n]*$", re.MULTILINE),  # a directive's opening line
-    re.compile(r"^(?P<f>```+|~~~+)(?!\{)[^\n]*\n.*?^(?P=f)\s*$", re.MULTILINE | re.DOTALL),
     re.compile(r"^:{3,}.*$", re.MULTILINE),                          # colon fences
     re.compile(r"^\s*:[\w-]+:.*$", re.MULTILINE),                    # directive options (:label:)
     re.compile(r"<!--.*?-->", re.DOTALL),
@@ -68,6 +70,7 @@ NOT_PROSE = [
     re.compile(r"^[ \t]*\d+\.[ \t]", re.MULTILINE),                        # ordered-list markers
 ]
 
+
 # Parts of pages that are measured by hand on a named machine, not computed by a chapter: the
 # instructor page's run-time table is the one place for run times (and the exercise counts beside them).
 HAND_MEASURED = {
@@ -75,8 +78,27 @@ HAND_MEASURED = {
 }
 
 
+def strip_fences(markdown: str) -> str:
+    """Blank code fences and fence lines; keep the bodies of prose directives (exercise, proof)."""
+    kept, open_fences = [], []  # open_fences: True for a fence whose body is code
+    for line in markdown.splitlines():
+        match = FENCE.match(line)
+        if match and not match.group(2) and open_fences:
+            open_fences.pop()  # a bare fence closes the innermost open one
+            kept.append("")
+            continue
+        if match:
+            name = re.match(r"\{([\w:-]+)\}", match.group(2))
+            open_fences.append(name is None or name.group(1) in CODE_DIRECTIVES)
+            kept.append("")
+            continue
+        kept.append("" if any(open_fences) else line)
+    return "\n".join(kept)
+
+
 def prose(markdown: str) -> str:
     """``markdown`` with maths, code, directive lines, roles and link targets blanked out."""
+    markdown = strip_fences(markdown)
     for pattern in NOT_PROSE:
         markdown = pattern.sub(" ", markdown)
     return markdown
@@ -173,3 +195,10 @@ def test_landing_page_includes_its_generated_figure() -> None:
     block = (ROOT / "book" / "images" / "landing.md").read_text()
     image = re.search(r"```\{figure\}\s*(\S+)", block).group(1)
     assert (ROOT / "book" / image).is_file(), f"{image} is missing: run python book/landing_figure.py"
+
+
+def test_scanner_reads_the_bodies_of_prose_directives() -> None:
+    text = ("```{exercise-start}\n:label: ex-07-burn-in\n```\nReturn 0 if it starts there.\n"
+            "```{exercise-end}\n```\n```{prf:proof}\nIt takes 3 steps.\n```\n"
+            "```{code-cell} python\nx = 42\n```")
+    assert typed_numbers(text) == ["0", "3"]
