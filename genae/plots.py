@@ -1,4 +1,4 @@
-"""Figures: image grids (through torchvision's ``make_grid``), chain figures like figures 4-8, loss curves.
+"""Figures: image grids (torchvision's ``make_grid``), chain figures like figures 4-8, loss curves.
 
 Every function draws on a matplotlib ``Axes`` (made for you when not given) and
 returns it, so notebooks can compose figures and add captions.
@@ -11,6 +11,7 @@ from numbers import Integral
 
 import matplotlib.pyplot as plt
 import torch
+from matplotlib.ticker import MaxNLocator
 from torch import Tensor, nn
 from torchvision.utils import make_grid
 
@@ -19,7 +20,7 @@ from genae.devices import model_device
 
 def show_images(images: Tensor, nrow: int = 8, title: str | None = None, ax: plt.Axes | None = None,
                 padding: int = 2) -> plt.Axes:
-    """Show a batch of images (N, C, H, W) in [0, 1] as one grid (values outside [0, 1] are clipped)."""
+    """Show a batch of images (N, C, H, W) in [0, 1] as one grid (values outside are clipped)."""
     if not isinstance(images, Tensor):
         raise TypeError(f"show_images needs a torch.Tensor of images, got {type(images).__name__}: "
                         "convert it with torch.as_tensor")
@@ -31,7 +32,8 @@ def show_images(images: Tensor, nrow: int = 8, title: str | None = None, ax: plt
                          "divide integer pixels by 255 (x.float() / 255)")
     if isinstance(nrow, bool) or not isinstance(nrow, Integral) or nrow < 1:
         raise ValueError(f"nrow must be a whole number >= 1, got {nrow!r}")
-    grid = make_grid(images.detach().float().cpu().clamp(0, 1), nrow=nrow, padding=padding, pad_value=1.0)
+    pixels = images.detach().float().cpu().clamp(0, 1)
+    grid = make_grid(pixels, nrow=nrow, padding=padding, pad_value=1.0)
     if ax is None:
         _, ax = plt.subplots(figsize=(nrow * 0.6 + 1, (len(images) // nrow + 1) * 0.6 + 0.5))
     ax.imshow(grid.permute(1, 2, 0).numpy(), cmap="gray" if images.shape[1] == 1 else None,
@@ -47,15 +49,19 @@ def show_images(images: Tensor, nrow: int = 8, title: str | None = None, ax: plt
 def decode_steps(model: nn.Module, trajectory: Tensor, steps: Sequence[int]) -> list[Tensor]:
     """Decode the trajectory of :func:`genae.mcmc.run_chain` at the chosen steps, on the CPU."""
     if not isinstance(trajectory, Tensor) or trajectory.dim() != 3:
-        got = f"shape {tuple(trajectory.shape)}" if isinstance(trajectory, Tensor) else type(trajectory).__name__
-        raise ValueError(f"a trajectory has shape (steps + 1, N, latent_dim), as genae.mcmc.run_chain returns; "
-                         f"got {got}")
+        got = (f"shape {tuple(trajectory.shape)}" if isinstance(trajectory, Tensor)
+               else type(trajectory).__name__)
+        raise ValueError("a trajectory has shape (steps + 1, N, latent_dim), as genae.mcmc.run_chain "
+                         f"returns; got {got}")
     steps = list(steps)
     if not steps:
-        raise ValueError("no steps were asked for: choose which steps to show, for example (0, 1, 5, 10)")
-    bad = [s for s in steps if isinstance(s, bool) or not isinstance(s, Integral) or not 0 <= s < len(trajectory)]
+        raise ValueError("no steps were asked for: choose which steps to show, "
+                         "for example (0, 1, 5, 10)")
+    bad = [s for s in steps
+           if isinstance(s, bool) or not isinstance(s, Integral) or not 0 <= s < len(trajectory)]
     if bad:
-        raise ValueError(f"the trajectory has steps 0..{len(trajectory) - 1}, but step {bad[0]!r} was asked for")
+        raise ValueError(f"the trajectory has steps 0..{len(trajectory) - 1}, "
+                         f"but step {bad[0]!r} was asked for")
     was_training = model.training
     model.eval()
     device = model_device(model)
@@ -64,9 +70,10 @@ def decode_steps(model: nn.Module, trajectory: Tensor, steps: Sequence[int]) -> 
     return images
 
 
-def show_chain(model: nn.Module, trajectory: Tensor, steps: Sequence[int] = (0, 1, 5, 10), nrow: int = 8,
-               label: str | None = None, axes: Sequence[plt.Axes] | None = None) -> Sequence[plt.Axes]:
-    """Side-by-side grids of the decoded chain at ``steps`` (figures 4, 5 and 7); z0 is fixed across panels."""
+def show_chain(model: nn.Module, trajectory: Tensor, steps: Sequence[int] = (0, 1, 5, 10),
+               nrow: int = 8, label: str | None = None,
+               axes: Sequence[plt.Axes] | None = None) -> Sequence[plt.Axes]:
+    """Side-by-side grids of the decoded chain at ``steps`` (figures 4, 5 and 7); z0 is fixed."""
     images = decode_steps(model, trajectory, steps)
     if axes is None:
         _, axes = plt.subplots(1, len(steps), figsize=(3 * len(steps), 3.2))
@@ -78,7 +85,7 @@ def show_chain(model: nn.Module, trajectory: Tensor, steps: Sequence[int] = (0, 
 
 def show_paths(model: nn.Module, paths: Sequence[Tensor], row_labels: Sequence[str],
                ax: plt.Axes | None = None) -> plt.Axes:
-    """One row per latent path (e.g. an interpolation after 0, 1, 5, 10 chain steps), as in figures 3, 6 and 8."""
+    """One row per latent path (an interpolation after 0, 1, 5, 10 steps), as in figures 3, 6, 8."""
     paths = list(paths)
     if not paths or len(paths) != len(row_labels):
         raise ValueError(f"show_paths needs one row label per path, got {len(paths)} path(s) and "
@@ -101,18 +108,23 @@ def plot_history(history: Sequence[dict], terms: Sequence[str] | None = None,
     if not history:
         raise ValueError("the history is empty: train for at least one epoch")
     if any("epoch" not in h for h in history):
-        raise ValueError("every history entry needs an 'epoch', as genae.train.fit's history has; got keys "
+        raise ValueError("every history entry needs an 'epoch', as genae.train.fit's history has; "
+                         "got keys "
                          f"{sorted(next(h for h in history if 'epoch' not in h))}")
     known = {k for h in history for k in h} - {"epoch"}
     unknown = [t for t in terms or () if t not in known]
     if unknown:
-        raise ValueError(f"the history has no term {unknown[0]!r}: choose from {', '.join(sorted(known))}")
-    terms = terms or [k for k in history[0] if k not in ("epoch", "adversary_accuracy", "adversary_collapsed")]
+        raise ValueError(f"the history has no term {unknown[0]!r}: "
+                         f"choose from {', '.join(sorted(known))}")
+    skip = ("epoch", "adversary_accuracy", "adversary_collapsed")
+    terms = terms or [k for k in history[0] if k not in skip]
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 3))
     epochs = [h["epoch"] for h in history]
     for term in terms:
-        ax.plot(epochs, [h.get(term, float("nan")) for h in history], marker="o", label=f"{label} {term}".strip())
+        values = [h.get(term, float("nan")) for h in history]
+        ax.plot(epochs, values, marker="o", label=f"{label} {term}".strip())
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     ax.legend()
     return ax

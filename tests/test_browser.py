@@ -4,8 +4,8 @@ For every page: no request leaves localhost (each one to another host is
 blocked and recorded), every local file it asks for exists, the maths was
 typeset by MathJax with no raw TeX left in the text, every image loaded, and
 a notebook's Colab button opens that notebook from the repository named in
-book/_config.yml. Full-page screenshots of the sampling, interpolation and
-convergence pages go to book/_build/screenshots/ for people to look at.
+book/_config.yml. Full-page screenshots of the landing page and chapters 1, 2
+and 4-8 go to book/_build/screenshots/ for people to look at.
 
 Needs Debian's ``chromium`` (``apt-get install chromium``) and Playwright for
 Python (``pip install playwright``; no ``playwright install``: the system
@@ -33,7 +33,8 @@ BOOK = ROOT / "book"
 HTML = BOOK / "_build" / "html"
 SCREENSHOTS = BOOK / "_build" / "screenshots"
 # Pages photographed for people to look at: a word of their file name -> what they show.
-SCREENSHOT_PAGES = ("sampling", "interpolation", "convergence")
+SCREENSHOT_PAGES = ("intro", "generative", "transition", "training", "sampling", "interpolation",
+                    "convergence", "denoising")
 CHROMIUM = os.environ.get("GENAE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 REQUIRED = os.environ.get("GENAE_REQUIRE_BROWSER") == "1"
 
