@@ -18,7 +18,7 @@ import time
 
 import torch
 
-from genae.devices import resolve_device
+from genae.infra.devices import resolve_device
 from genae.mcmc import default_chunk_size, run_chain
 from genae.models import make_model
 

@@ -58,9 +58,9 @@ def pythae_mixture(codes: torch.Tensor, n: int, seed: int):
 
 
 def crosscheck(kind: str, latent_dim: int, seed: int, n: int) -> dict:
-    from genae.cache import trained_model
     from genae.chainstats import aggregate_posterior
     from genae.data import load_images
+    from genae.infra.cache import trained_model
     from genae.mcmc import sample_prior
     from genae.metrics import median_bandwidth, mmd
     from genae.samplers import MixtureSampler

@@ -18,7 +18,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import torch
 
-from genae.cache import trained_model
+from genae.infra.cache import trained_model
 from genae.chainstats import aggregate_posterior
 from genae.data import load_images
 from genae.mcmc import run_chain, sample_prior

@@ -38,9 +38,7 @@ Infrastructure, in :mod:`genae.infra` (a reader can skip it):
 - :mod:`genae.infra.files`: atomic file writes.
 - :mod:`genae.infra.runlog`: a command-line run's log (CSV, TensorBoard).
 - :mod:`genae.infra.cli`, :mod:`genae.infra.cli_parser`: the ``genae`` command line.
-- :mod:`genae.infra.moved`: the old import paths (``genae.cache`` ...) of the modules above.
 """
 
-from genae.infra import moved as _moved  # noqa: F401  (old paths such as genae.cache still work)
 
 __version__ = "0.1.0"

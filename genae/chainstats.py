@@ -23,7 +23,7 @@ import torch
 from torch import Tensor, nn
 from torchmetrics.functional.image import total_variation as _summed_total_variation
 
-from genae.devices import model_device
+from genae.infra.devices import model_device
 from genae.mcmc import default_chunk_size
 from genae.validate import check_images, check_tensor
 

@@ -39,7 +39,7 @@ import torch
 from torch import Tensor, nn
 
 from genae.chainstats import aggregate_posterior
-from genae.devices import model_device
+from genae.infra.devices import model_device
 from genae.interpolate import slerp
 from genae.mcmc import default_chunk_size, run_chain, run_fixed_input, sample_prior
 from genae.metrics import frechet_distance, frechet_parts, kid, median_bandwidth, mmd, precision_recall
@@ -149,7 +149,8 @@ def _check_parts(model: nn.Module | None, extractor, model_optional: bool = Fals
         missing = [name for name in needs if not hasattr(model, name)]
         if missing:
             raise TypeError(f"model must be a genae model ({', '.join(needs)}); {type(model).__name__} has no "
-                            f"{', '.join(missing)}: use one from genae.cache.trained_model or genae.models.make_model")
+                            f"{', '.join(missing)}: use one from genae.infra.cache.trained_model or "
+                            "genae.models.make_model")
     missing = [name for name in ("features", "confidence") if not hasattr(extractor, name)]
     if missing:
         raise TypeError(f"extractor must be a feature network with features() and confidence(); "

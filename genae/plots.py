@@ -15,7 +15,7 @@ from matplotlib.ticker import MaxNLocator
 from torch import Tensor, nn
 from torchvision.utils import make_grid
 
-from genae.devices import model_device
+from genae.infra.devices import model_device
 
 
 def show_images(images: Tensor, nrow: int = 8, title: str | None = None, ax: plt.Axes | None = None,

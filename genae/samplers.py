@@ -31,7 +31,7 @@ from torch.utils.data import TensorDataset
 
 from genae import metrics
 from genae.chainstats import aggregate_posterior, nearest_distance
-from genae.devices import model_device
+from genae.infra.devices import model_device
 from genae.mcmc import run_chain, sample_prior
 from genae.train import fit
 from genae.validate import check_latents, check_steps

@@ -181,13 +181,3 @@ def check_model(model: object, protocol: type, who: str) -> None:
         raise TypeError(f"{who} needs a model with {', '.join(dict.fromkeys(members))} "
                         f"(one from genae.models.make_model); {type(model).__name__} has no "
                         f"{', '.join(missing)}")
-
-
-def __getattr__(name: str):
-    # Notebooks import check_notebook_parameters from here; it lives in genae.notebook (it needs
-    # genae.models, which imports this module), so it is fetched only when asked for.
-    if name == "check_notebook_parameters":
-        from genae.notebook import check_notebook_parameters
-
-        return check_notebook_parameters
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

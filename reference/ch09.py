@@ -23,7 +23,7 @@ It writes, in ``--out`` (default: this folder):
 - ``ch09.json``: provenance (git commit, command, library versions, machine, run time) and the
   configuration.
 
-The models come from :func:`genae.cache.trained_model` with the book's defaults (digits, 32x32,
+The models come from :func:`genae.infra.cache.trained_model` with the book's defaults (digits, 32x32,
 width 32, batch 64), so the 20-epoch models are those chapters 09 and 10 load; the longer run
 caches its 20-epoch snapshot on the way. Each job runs on one thread, so results repeat exactly
 on one machine.
@@ -93,9 +93,9 @@ def image_stats(model, trajectory: torch.Tensor, steps, train: torch.Tensor) -> 
 def job(latent_dim: int, kind: str, seed: int, lengths: tuple[int, ...], chains) -> tuple[list, list]:
     """Train one (latent size, kind, seed) to the longest length, measure every length and chain."""
     torch.set_num_threads(1)
-    from genae.cache import trained_model
     from genae.evaluate import evaluate_chain, posterior_baseline, real_baseline
     from genae.features import feature_extractor
+    from genae.infra.cache import trained_model
     from genae.mcmc import run_chain, sample_prior
 
     real_a, real_b, train = held_out()

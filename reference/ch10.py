@@ -8,7 +8,7 @@ one seed); this script runs the full table and writes
 - ``reference/ch10.json``: provenance (git commit, command, library versions, machine, threads,
   run time) and the settings.
 
-It reuses chapter 9's models through :func:`genae.cache.trained_model` (digits, 32x32, width 32,
+It reuses chapter 9's models through :func:`genae.infra.cache.trained_model` (digits, 32x32, width 32,
 20 epochs, batches of 64), so nothing is trained twice. Run it from the repository root:
 
     python reference/ch10.py                               # the full table (about 10 minutes on an idle 2-core machine)
@@ -66,8 +66,8 @@ def provenance(args: argparse.Namespace, seconds: float, version: dict) -> dict:
 
 def measure(kind: str, latent_dim: int, seed: int, n: int | None, steps: int, only: list[str] | None,
             extractor, train: torch.Tensor, real: torch.Tensor) -> pd.DataFrame:
-    from genae.cache import trained_model
     from genae.chainstats import aggregate_posterior
+    from genae.infra.cache import trained_model
     from genae.samplers import compare, standard_fit_data, standard_samplers
 
     model, _ = trained_model(kind, latent_dim=latent_dim, epochs=20, seed=seed, progress=False)

@@ -36,8 +36,8 @@ from genae.infra.devices import resolve_device  # noqa: E402
 from genae.interpolate import lerp, slerp  # noqa: E402
 from genae.mcmc import chain_step, run_chain, sample_prior  # noqa: E402
 from genae.models import make_model  # noqa: E402
+from genae.notebook import check_notebook_parameters  # noqa: E402
 from genae.train import STATE_FILE, fit  # noqa: E402
-from genae.validate import check_notebook_parameters  # noqa: E402
 
 NO_CUDA = not torch.cuda.is_available()
 
@@ -472,7 +472,7 @@ ROWS = [
                                                           "--points", "1"), CliExit, ("exit 2", "1 must be >= 2")),
     Row("genae evaluate", "--n 2", lambda e: cli(e, "evaluate", "--checkpoint", "DIR/vae.pt", "--n", "2"), CliExit,
         ("exit 2", "2 must be >= 4")),
-    # --- genae.validate.check_notebook_parameters -------------------------------------------------------------
+    # --- genae.notebook.check_notebook_parameters -------------------------------------------------------------
     Row("check_notebook_parameters", "dataset='cifar'", lambda e: check_notebook_parameters(dataset="cifar"),
         ValueError, ("dataset='cifar'", "digits")),
     Row("check_notebook_parameters", "image_size=48", lambda e: check_notebook_parameters(image_size=48), ValueError,

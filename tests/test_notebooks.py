@@ -91,7 +91,7 @@ def test_one_parameters_cell_followed_by_its_check(path):
     assert not missing, f"the parameters cell does not set {sorted(missing)}"
     following = nb.cells[i + 1]
     assert following.cell_type == "code" and "check_notebook_parameters(" in following.source, \
-        "the cell after the parameters must call genae.validate.check_notebook_parameters"
+        "the cell after the parameters must call genae.notebook.check_notebook_parameters"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
