@@ -37,11 +37,14 @@ test: $(VENV)/.installed-test book
 lint: $(VENV)/.installed-test
 	$(PY) -m ruff check genae tests benchmarks reference
 
-# The stored results behind chapter 9 (reference/ch09.csv, ch09_curve.csv, ch09.json): both latent sizes,
-# two training lengths, three chains. About 20 minutes on 2 idle cores; rerun it after any change to the
-# trainer, the models or the measurements, and commit its three files.
+# The stored results behind chapters 9 and 10 (reference/ch09*.csv, ch09.json, ch10.csv, ch10.json) and the
+# landing page's figure: both latent sizes, two training lengths, three chains, the other samplers. About half
+# an hour on 2 idle cores; rerun it after any change to the trainer, the models or the measurements, and
+# commit what it writes.
 reference: $(VENV)/.installed-test
 	$(PY) reference/ch09.py
+	$(PY) reference/ch10.py
+	$(PY) book/landing_figure.py
 
 publish: book
 	$(VENV)/bin/ghp-import -n -p -f book/_build/html

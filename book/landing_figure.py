@@ -18,9 +18,9 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import torch
 
-from genae.infra.cache import trained_model
 from genae.chainstats import aggregate_posterior
 from genae.data import load_images
+from genae.infra.cache import trained_model
 from genae.mcmc import run_chain, sample_prior
 from genae.metrics import median_bandwidth, mmd
 from genae.plots import show_chain

@@ -37,7 +37,7 @@ ALLOWED = {
 # chapter 05, Lemma 1), not a measurement; a list ("chapters 03, 07 and 09") counts too.
 REFERENCE_WORDS = (
     r"Eqs?\.|Equations?|equations?|[Ss]ections?|§|[Ff]igures?|[Ff]ig\.|[Tt]ables?|[Aa]ppendix"
-    r"|[Aa]ppendices|[Cc]hapters?|Lemmas?|Theorems?|[Ss]tep|[Ee]xercises?|[Pp]art|[Pp]age"
+    r"|[Aa]ppendices|[Cc]hapters?|Lemmas?|Theorems?|[Ss]teps?|[Ee]xercises?|[Pp]art|[Pp]age"
 )
 REFERENCE = re.compile(
     rf"(?:{REFERENCE_WORDS})\s+(?:[A-Z]\.)?\d+(?:\.\d+)*"
@@ -45,6 +45,12 @@ REFERENCE = re.compile(
 )
 # The steps the paper's figures show (figures 3-8: the chain after 1, 5 and 10 steps).
 PAPER_STEPS = re.compile(r"\b(?:0,\s+)?1,\s+5,?\s+and\s+10\b")
+# Names and statistical conventions that hold a digit: an AR(1) process, the 2-Wasserstein
+# distance, a 95% confidence interval or quantile, the 5% level, a power of 0.8.
+CONVENTIONS = re.compile(
+    r"\bAR\(1\)|\b2-Wasserstein\b|\b95%(?=\s+(?:confidence|quantile))"
+    r"|\b5%(?=\s+(?:level|critical))|two-sided 5%|\bprobability 0\.8\b"
+)
 # A year in a citation: "(2016)", "(2016, ...)", "et al., 2015", "Hoffman and Johnson 2016".
 YEAR = re.compile(r"(?<=\()(?:19|20)\d\d[a-z]?(?=[),;])|(?<=, )(?:19|20)\d\d[a-z]?(?=\))")
 NUMBER = re.compile(r"(?<![\w.\-^_/])\d+(?:,\d{3})*(?:\.\d+)?(?:e-?\d+)?(?![\w])")
@@ -106,7 +112,8 @@ def prose(markdown: str) -> str:
 
 def typed_numbers(markdown: str) -> list[str]:
     """The numbers in ``markdown``'s prose that are neither references, years nor allowed."""
-    text = PAPER_STEPS.sub(" ", YEAR.sub(" ", REFERENCE.sub(" ", prose(markdown))))
+    text = CONVENTIONS.sub(" ", prose(markdown))
+    text = PAPER_STEPS.sub(" ", YEAR.sub(" ", REFERENCE.sub(" ", text)))
     return [n for n in NUMBER.findall(text) if n.rstrip(",") not in ALLOWED]
 
 
