@@ -25,7 +25,8 @@ from torchmetrics.functional.image import total_variation as _summed_total_varia
 
 from genae.infra.devices import model_device
 from genae.mcmc import default_chunk_size
-from genae.validate import check_images, check_tensor
+from genae.models import evaluating
+from genae.validate import check_images, check_int, check_tensor
 
 
 @torch.no_grad()
@@ -46,17 +47,13 @@ def aggregate_posterior(model: nn.Module, images: Tensor, generator: torch.Gener
     """
     if hasattr(model, "channels") and hasattr(model, "image_size"):
         check_images(images, model.channels, model.image_size)
-    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
-                                   or batch_size < 1):
-        raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
-    device, was_training = model_device(model), model.training
+    if batch_size is not None:
+        check_int(batch_size, "batch_size", low=1, what=" (or None: a default per device)")
+    device = model_device(model)
     batch_size = batch_size or default_chunk_size(device)
-    model.eval()
-    try:
+    with evaluating(model):
         parts = [model.encode(model.corrupt(x.to(device), generator=generator), generator=generator).cpu()
                  for x in images.split(batch_size)]
-    finally:
-        model.train(was_training)
     return torch.cat(parts)
 
 
@@ -83,9 +80,8 @@ def nearest_distance(images: Tensor, reference: Tensor, batch_size: int | None =
     """
     check_tensor(images, "images", "(N, C, H, W)")
     check_tensor(reference, "reference", "(N, C, H, W)")
-    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
-                                   or batch_size < 1):
-        raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
+    if batch_size is not None:
+        check_int(batch_size, "batch_size", low=1, what=" (or None: a default per device)")
     batch_size = batch_size or default_chunk_size(reference.device)
     if images.dim() != 4 or reference.dim() != 4 or images.shape[1:] != reference.shape[1:]:
         raise ValueError(f"images {tuple(images.shape)} and reference {tuple(reference.shape)} must both be "

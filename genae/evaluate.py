@@ -32,7 +32,7 @@ land" score.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import pandas as pd
 import torch
@@ -43,7 +43,8 @@ from genae.infra.devices import model_device
 from genae.interpolate import slerp
 from genae.mcmc import default_chunk_size, run_chain, run_fixed_input, sample_prior
 from genae.metrics import frechet_distance, frechet_parts, kid, median_bandwidth, mmd, precision_recall
-from genae.validate import check_images, check_steps
+from genae.models import evaluating
+from genae.validate import check_images, check_int, check_steps
 
 DEFAULT_STEPS = (0, 1, 2, 5, 10, 20, 50)
 INTERPOLATION_STEPS = (0, 1, 5, 10)
@@ -63,20 +64,6 @@ def split_halves(images: Tensor, seed: int = 0) -> tuple[Tensor, Tensor]:
     order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))
     half = (len(images) + 1) // 2
     return images[order[:half]], images[order[half:]]
-
-
-@contextlib.contextmanager
-def _eval_mode(model: nn.Module | None) -> Iterator[None]:
-    """Evaluate with batch norm's running statistics (a model in training mode would use, and update,
-    each batch's own), then restore the model's mode."""
-    was_training = model is not None and model.training
-    if model is not None:
-        model.eval()
-    try:
-        yield
-    finally:
-        if model is not None:
-            model.train(was_training)
 
 
 @torch.no_grad()
@@ -159,8 +146,7 @@ def _check_parts(model: nn.Module | None, extractor, model_optional: bool = Fals
 
 
 def _check_count(n: int, name: str, low: int) -> None:
-    if isinstance(n, bool) or not isinstance(n, int) or n < low:
-        raise ValueError(f"{name} must be a whole number >= {low}, got {n!r}")
+    check_int(n, name, low=low)
 
 
 def evaluate_chain(model: nn.Module, extractor, real: Tensor, n_samples: int | None = None,
@@ -207,7 +193,7 @@ def evaluate_chain(model: nn.Module, extractor, real: Tensor, n_samples: int | N
     n_pairs = n_samples if n_pairs is None else n_pairs
     if interpolation_steps:
         _check_count(n_pairs, "n_pairs", k + 1)
-    with _eval_mode(model):
+    with evaluating(model) if model is not None else contextlib.nullcontext():
         return _evaluate(model, extractor, real, n_samples, steps, sample, interpolation_steps, n_pairs, k, seed,
                          decode, chain)
 
@@ -257,7 +243,7 @@ def real_baseline(model: nn.Module | None, extractor, real_a: Tensor, real_b: Te
     if not isinstance(real_a, Tensor) or len(real_a) <= k:
         got = f"{len(real_a)} images" if isinstance(real_a, Tensor) else f"a {type(real_a).__name__}"
         raise ValueError(f"real_a must be a tensor of more than k={k} images, got {got}")
-    with _eval_mode(model):
+    with evaluating(model) if model is not None else contextlib.nullcontext():
         ref = _Reference(model, extractor, real_b, seed, k)
         row = {"path": "real vs real", "step": 0, "sample": None, "n": len(real_a), **ref.image_metrics(real_a)}
         if model is not None:  # real_a's own draws from Q(Z), in place of the chain's latents
@@ -281,7 +267,7 @@ def posterior_baseline(model: nn.Module, extractor, real_a: Tensor, real_b: Tens
         got = f"{len(real_a)} images" if isinstance(real_a, Tensor) else f"a {type(real_a).__name__}"
         raise ValueError(f"real_a must be a tensor of more than k={k} images, got {got}")
     check_images(real_a, model.channels, model.image_size)
-    with _eval_mode(model):
+    with evaluating(model) if model is not None else contextlib.nullcontext():
         ref = _Reference(model, extractor, real_b, seed, k)
         z = aggregate_posterior(model, real_a, ref.generator)
         row = {"path": "decoded Q(Z)", "step": 0, "sample": None, "n": len(real_a),

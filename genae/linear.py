@@ -35,7 +35,7 @@ import torch
 from torch import Tensor, nn
 
 from genae.gaussians import Gaussian, psd_sqrt
-from genae.validate import check_latents, check_steps
+from genae.validate import check_int, check_latents, check_number, check_steps
 
 
 class LinearGaussianAE(nn.Module):
@@ -65,8 +65,7 @@ class LinearGaussianAE(nn.Module):
                 raise ValueError(f"{name} must have shape {shape} for W of shape {W.shape}, got {value.shape}")
         Gaussian(np.zeros(latent_dim), S)  # raises unless S is a symmetric positive semi-definite covariance
         for name, std in (("decoder_std", decoder_std), ("denoise_std", denoise_std)):
-            if isinstance(std, bool) or not isinstance(std, (int, float)) or not math.isfinite(std) or std < 0:
-                raise ValueError(f"{name} must be a finite number >= 0, got {std!r}")
+            check_number(std, name, low=0)
         for name, value in (("W", W), ("b", b), ("A", A), ("c", c), ("S", S)):
             self.register_parameter(name, nn.Parameter(torch.from_numpy(value), requires_grad=False))
         self.data_dim, self.latent_dim = data_dim, latent_dim
@@ -230,9 +229,8 @@ def fit_ppca(data: Gaussian | np.ndarray | Tensor, latent_dim: int) -> tuple[np.
     and eigenvectors U: s^2 = mean(l_{k+1..d}), W = U_k (L_k - s^2 I)^(1/2), b = mean.
     """
     data = data if isinstance(data, Gaussian) else Gaussian.from_samples(data)
-    if isinstance(latent_dim, bool) or not isinstance(latent_dim, int) or not 1 <= latent_dim < data.dim:
-        raise ValueError(f"latent_dim must be a whole number from 1 to {data.dim - 1} (below the data's "
-                         f"dimension {data.dim}), got {latent_dim!r}")
+    check_int(latent_dim, "latent_dim", low=1, high=data.dim - 1,
+              what=f" (below the data's dimension {data.dim})")
     values, vectors = np.linalg.eigh(data.cov)
     values, vectors = values[::-1], vectors[:, ::-1]  # largest first
     s2 = float(values[latent_dim:].mean())

@@ -38,7 +38,8 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-from genae.validate import check_latents, check_steps
+from genae.models import evaluating
+from genae.validate import ChainModel, check_int, check_latents, check_model, check_steps
 
 DECODE = ("mean", "sample")
 
@@ -75,20 +76,14 @@ def chain_step(model: nn.Module, z: Tensor, sample: bool = True,
 
 def _check_chain_args(model: nn.Module, z0: Tensor, steps: int, decode: str,
                       chunk_size: int | None, caller: str) -> None:
-    missing = [name for name in ("encode", "decode", "corrupt", "latent_dim") if not hasattr(model, name)]
-    if missing:
-        raise TypeError(f"{caller} needs a model with encode, decode, corrupt and latent_dim; "
-                        f"{type(model).__name__} has no {', '.join(missing)}: "
-                        "use a model from genae.models.make_model")
+    check_model(model, ChainModel, caller)
     check_latents(z0, model.latent_dim)
     check_steps(steps)
     if decode not in DECODE:
         raise ValueError(f"decode must be one of {DECODE} (the decoder's mean, or a draw from its "
                          f"likelihood), got {decode!r}")
-    if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int)
-                                   or chunk_size < 1):
-        raise ValueError(f"chunk_size must be a whole number >= 1 or None (a default per device), "
-                         f"got {chunk_size!r}")
+    if chunk_size is not None:
+        check_int(chunk_size, "chunk_size", low=1, what=" (or None: a default per device)")
 
 
 def _run(model: nn.Module, z0: Tensor, steps: int, chunk_size: int | None,
@@ -97,16 +92,11 @@ def _run(model: nn.Module, z0: Tensor, steps: int, chunk_size: int | None,
     fills ``out`` (steps + 1, n, latent_dim) for the chunk of starts ``z``."""
     device = next(model.parameters(), torch.empty(0, device=z0.device)).device
     chunk = chunk_size or default_chunk_size(device)
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            z0 = z0.to(device)
-            trajectory = torch.empty((steps + 1, *z0.shape), dtype=z0.dtype, device=device)
-            for start in range(0, len(z0), chunk):
-                walk(z0[start:start + chunk], trajectory[:, start:start + chunk])
-    finally:
-        model.train(was_training)
+    with evaluating(model), torch.no_grad():
+        z0 = z0.to(device)
+        trajectory = torch.empty((steps + 1, *z0.shape), dtype=z0.dtype, device=device)
+        for start in range(0, len(z0), chunk):
+            walk(z0[start:start + chunk], trajectory[:, start:start + chunk])
     return trajectory
 
 
@@ -169,6 +159,5 @@ def sample_prior(n: int, latent_dim: int, generator: torch.Generator | None = No
                  device: str | torch.device | None = None) -> Tensor:
     """n draws from the prior P(Z) = N(0, I), shape (n, latent_dim)."""
     check_steps(n, "n")
-    if isinstance(latent_dim, bool) or not isinstance(latent_dim, int) or latent_dim < 1:
-        raise ValueError(f"latent_dim must be a whole number >= 1, got {latent_dim!r}")
+    check_int(latent_dim, "latent_dim", low=1)
     return torch.randn(n, latent_dim, generator=generator, device=device)

@@ -22,11 +22,11 @@ All of them take 2-D arrays or tensors (N, D) and compute in float64.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 from torch import Tensor
+
+from genae.validate import check_int, check_number
 
 
 def _as_features(x: object, name: str, min_rows: int = 2) -> Tensor:
@@ -145,12 +145,8 @@ def mmd(a: Tensor | np.ndarray, b: Tensor | np.ndarray, bandwidth: float | None 
     """
     x, y = _as_features(a, "a"), _as_features(b, "b")
     _same_dim(x, y, ("a", "b"))
-    if bandwidth is None:
-        bandwidth = median_bandwidth(x, y)
-    elif isinstance(bandwidth, bool) or not isinstance(bandwidth, (int, float)) or not (
-            math.isfinite(bandwidth) and bandwidth > 0):
-        raise ValueError(f"bandwidth must be a positive number or None (median heuristic), got {bandwidth!r}")
-    h = float(bandwidth)
+    h = median_bandwidth(x, y) if bandwidth is None else check_number(
+        bandwidth, "bandwidth", positive=True, what=" (or None: the median heuristic)")
     m, n = len(x), len(y)
     # distances divided by h before squaring: 1 / (2 h^2) overflows for tiny h (found by hypothesis)
     k_xx = torch.exp(-(torch.cdist(x, x) / h).square() / 2)
@@ -180,8 +176,7 @@ def kid(feats_a: Tensor | np.ndarray, feats_b: Tensor | np.ndarray, degree: int 
     """
     x, y = _as_features(feats_a, "feats_a", min_rows=3), _as_features(feats_b, "feats_b", min_rows=3)
     _same_dim(x, y, ("feats_a", "feats_b"))
-    if isinstance(degree, bool) or not isinstance(degree, int) or degree < 1:
-        raise ValueError(f"degree must be a whole number >= 1, got {degree!r}")
+    check_int(degree, "degree", low=1)
     d = x.shape[1]
     k_xx, k_yy, k_xy = ((u @ v.T / d + 1) ** degree for u, v in ((x, x), (y, y), (x, y)))
     m, n = len(x), len(y)
@@ -219,8 +214,7 @@ def precision_recall(real_feats: Tensor | np.ndarray, fake_feats: Tensor | np.nd
     Returns:
         ``(precision, recall)``, each in [0, 1].
     """
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"k must be a whole number >= 1, got {k!r}")
+    check_int(k, "k", low=1)
     real = _as_features(real_feats, "real_feats", min_rows=k + 1)
     fake = _as_features(fake_feats, "fake_feats", min_rows=k + 1)
     _same_dim(real, fake, ("real_feats", "fake_feats"))

@@ -16,6 +16,8 @@ from torch import Tensor, nn
 from torchvision.utils import make_grid
 
 from genae.infra.devices import model_device
+from genae.models import evaluating
+from genae.validate import check_int
 
 
 def show_images(images: Tensor, nrow: int = 8, title: str | None = None, ax: plt.Axes | None = None,
@@ -30,8 +32,7 @@ def show_images(images: Tensor, nrow: int = 8, title: str | None = None, ax: plt
     if not images.is_floating_point():
         raise ValueError(f"show_images needs float images in [0, 1], got dtype {images.dtype}: "
                          "divide integer pixels by 255 (x.float() / 255)")
-    if isinstance(nrow, bool) or not isinstance(nrow, Integral) or nrow < 1:
-        raise ValueError(f"nrow must be a whole number >= 1, got {nrow!r}")
+    check_int(nrow, "nrow", low=1)
     pixels = images.detach().float().cpu().clamp(0, 1)
     grid = make_grid(pixels, nrow=nrow, padding=padding, pad_value=1.0)
     if ax is None:
@@ -62,11 +63,9 @@ def decode_steps(model: nn.Module, trajectory: Tensor, steps: Sequence[int]) -> 
     if bad:
         raise ValueError(f"the trajectory has steps 0..{len(trajectory) - 1}, "
                          f"but step {bad[0]!r} was asked for")
-    was_training = model.training
-    model.eval()
     device = model_device(model)
-    images = [model.decode(trajectory[s].to(device)).cpu() for s in steps]
-    model.train(was_training)
+    with evaluating(model):
+        images = [model.decode(trajectory[s].to(device)).cpu() for s in steps]
     return images
 
 

@@ -33,6 +33,7 @@ from genae import metrics
 from genae.chainstats import aggregate_posterior, nearest_distance
 from genae.infra.devices import model_device
 from genae.mcmc import run_chain, sample_prior
+from genae.models import evaluating
 from genae.train import fit
 from genae.validate import check_latents, check_steps
 
@@ -283,12 +284,8 @@ class RatioSampler(Sampler):
 
         @torch.no_grad()
         def log_ratio(z: Tensor) -> Tensor:
-            was_training = adversary.training
-            adversary.eval()  # dropout off: the ratio must be a function of z
-            try:
+            with evaluating(adversary):  # dropout off: the ratio must be a function of z
                 return -adversary(z.to(model_device(adversary))).cpu()
-            finally:
-                adversary.train(was_training)
 
         return cls(log_ratio, model.latent_dim, **kwargs)
 

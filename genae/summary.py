@@ -20,6 +20,7 @@ import pandas as pd
 from scipy import integrate, optimize, stats
 
 from genae.evaluate import BETTER, METRICS
+from genae.validate import check_int
 
 
 def _check_columns(table: pd.DataFrame, needed: Sequence[str]) -> None:
@@ -71,8 +72,7 @@ def detectable_change(n: int, alpha: float = 0.05, power_target: float = 0.8) ->
     Solved from the noncentral t distribution of the statistic, t ~ t'(n - 1, d_z sqrt(n)), its power
     integrated numerically.
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
-        raise ValueError(f"n must be a whole number of seeds >= 2, got {n!r}")
+    check_int(n, "n", low=2, what=" (seeds)")
     df = n - 1
     crit = stats.t.ppf(1 - alpha / 2, df)
 

@@ -94,6 +94,7 @@ def job(latent_dim: int, kind: str, seed: int, lengths: tuple[int, ...], chains)
     """Train one (latent size, kind, seed) to the longest length, measure every length and chain."""
     torch.set_num_threads(1)
     from genae.evaluate import evaluate_chain, posterior_baseline, real_baseline
+    at_start = provenance(args, 0.0, args.workers)  # the commit the run measures, not the one at its end
     from genae.features import feature_extractor
     from genae.infra.cache import trained_model
     from genae.mcmc import run_chain, sample_prior
@@ -195,10 +196,11 @@ def main(argv: list[str] | None = None) -> None:
         pd.DataFrame(rows).to_csv(args.out / "ch09.csv", index=False)
         pd.DataFrame(curve).sort_values(["latent_dim", "model", "seed", "epochs"]).to_csv(
             args.out / "ch09_curve.csv", index=False)
-        meta = provenance(args, time.perf_counter() - started, args.workers)
+        meta = {**at_start, "run_seconds": round(time.perf_counter() - started, 1)}
         meta["complete"] = len(done) == len(jobs)
         (args.out / "ch09.json").write_text(json.dumps(meta, indent=2) + "\n")
 
+    at_start = provenance(args, 0.0, args.workers)  # the commit the run measures, not the one at its end
     from genae.features import feature_extractor
 
     feature_extractor("digits", image_size=32, device="cpu")  # trained and cached once, before the workers

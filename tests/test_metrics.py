@@ -170,7 +170,7 @@ def test_bad_inputs():
         mmd(torch.randn(10), torch.randn(10))
     with pytest.raises(ValueError, match="NaN"):
         frechet_distance(torch.full((5, 2), float("nan")), torch.randn(5, 2))
-    with pytest.raises(ValueError, match="bandwidth must be a positive number"):
+    with pytest.raises(ValueError, match="bandwidth must be a finite number > 0"):
         mmd(torch.randn(5, 2), torch.randn(5, 2), bandwidth=0)
     with pytest.raises(TypeError, match="torch.Tensor or numpy array"):
         mmd([[1.0, 2.0]], torch.randn(5, 2))
