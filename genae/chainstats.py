@@ -52,8 +52,12 @@ def aggregate_posterior(model: nn.Module, images: Tensor, generator: torch.Gener
     device = model_device(model)
     batch_size = batch_size or default_chunk_size(device)
     with evaluating(model):
-        parts = [model.encode(model.corrupt(x.to(device), generator=generator), generator=generator).cpu()
-                 for x in images.split(batch_size)]
+        parts = [
+            model.encode(
+                model.corrupt(x.to(device), generator=generator), generator=generator
+            ).cpu()
+            for x in images.split(batch_size)
+        ]
     return torch.cat(parts)
 
 
@@ -63,9 +67,13 @@ def step_sizes(trajectory: Tensor) -> Tensor:
     ``trajectory`` is (steps + 1, N, latent_dim), as :func:`genae.mcmc.run_chain` returns.
     """
     if not isinstance(trajectory, Tensor) or trajectory.dim() != 3 or len(trajectory) < 2:
-        shape = tuple(trajectory.shape) if isinstance(trajectory, Tensor) else type(trajectory).__name__
-        raise ValueError(f"trajectory must be a tensor (steps + 1, N, latent_dim) with at least one step, "
-                         f"got {shape}: pass the output of run_chain with steps >= 1")
+        shape = (
+            tuple(trajectory.shape) if isinstance(trajectory, Tensor) else type(trajectory).__name__
+        )
+        raise ValueError(
+            f"trajectory must be a tensor (steps + 1, N, latent_dim) with at least one step, "
+            f"got {shape}: pass the output of run_chain with steps >= 1"
+        )
     return (trajectory[1:] - trajectory[:-1]).norm(dim=-1)
 
 
@@ -84,8 +92,10 @@ def nearest_distance(images: Tensor, reference: Tensor, batch_size: int | None =
         check_int(batch_size, "batch_size", low=1, what=" (or None: a default per device)")
     batch_size = batch_size or default_chunk_size(reference.device)
     if images.dim() != 4 or reference.dim() != 4 or images.shape[1:] != reference.shape[1:]:
-        raise ValueError(f"images {tuple(images.shape)} and reference {tuple(reference.shape)} must both be "
-                         "batches (N, C, H, W) of the same image shape")
+        raise ValueError(
+            f"images {tuple(images.shape)} and reference {tuple(reference.shape)} must both be "
+            "batches (N, C, H, W) of the same image shape"
+        )
     if len(reference) == 0:
         raise ValueError("reference is empty: pass at least one image to compare with")
     ref = reference.flatten(1).float()
@@ -103,6 +113,10 @@ def total_variation(images: Tensor) -> Tensor:
     """
     check_tensor(images, "images", "(N, C, H, W)")
     if images.dim() != 4 or min(images.shape[-2:]) < 2:
-        raise ValueError(f"images must be a batch (N, C, H, W) with H, W >= 2, got shape {tuple(images.shape)}")
+        raise ValueError(
+            f"images must be a batch (N, C, H, W) with H, W >= 2, got shape {tuple(images.shape)}"
+        )
     _, c, h, w = images.shape
-    return _summed_total_variation(images.float(), reduction="none") / (c * (h * (w - 1) + (h - 1) * w))
+    return _summed_total_variation(images.float(), reduction="none") / (
+        c * (h * (w - 1) + (h - 1) * w)
+    )

@@ -177,5 +177,7 @@ class ImageFolderFlat(Dataset):
             with Image.open(path) as img:
                 return self.transform(img.convert("RGB"))
         except (UnidentifiedImageError, OSError, SyntaxError) as err:
-            raise ValueError(f"could not read image {path} ({err}): the file is corrupt or truncated; "
-                             "remove or replace it") from err
+            raise ValueError(
+                f"could not read image {path} ({err}): the file is corrupt or truncated; "
+                "remove or replace it"
+            ) from err

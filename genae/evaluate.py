@@ -42,7 +42,14 @@ from genae.chainstats import aggregate_posterior
 from genae.infra.devices import model_device
 from genae.interpolate import slerp
 from genae.mcmc import default_chunk_size, run_chain, run_fixed_input, sample_prior
-from genae.metrics import frechet_distance, frechet_parts, kid, median_bandwidth, mmd, precision_recall
+from genae.metrics import (
+    frechet_distance,
+    frechet_parts,
+    kid,
+    median_bandwidth,
+    mmd,
+    precision_recall,
+)
 from genae.models import evaluating
 from genae.validate import check_images, check_int, check_steps
 
@@ -59,7 +66,9 @@ CHAINS = {"chain": run_chain, "fixed input": run_fixed_input}
 def split_halves(images: Tensor, seed: int = 0) -> tuple[Tensor, Tensor]:
     """Two disjoint random halves of ``images`` (the first gets the odd one out)."""
     if not isinstance(images, Tensor) or len(images) < 4:
-        got = f"{len(images)} images" if isinstance(images, Tensor) else f"a {type(images).__name__}"
+        got = (
+            f"{len(images)} images" if isinstance(images, Tensor) else f"a {type(images).__name__}"
+        )
         raise ValueError(f"split_halves needs a tensor of at least 4 images, got {got}")
     order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))
     half = (len(images) + 1) // 2
@@ -71,15 +80,23 @@ def _encode(model: nn.Module, images: Tensor, sample: bool, generator: torch.Gen
             batch_size: int | None = None) -> Tensor:
     dev = model_device(model)
     batch_size = batch_size or default_chunk_size(dev)
-    return torch.cat([model.encode(images[i:i + batch_size].to(dev), sample=sample, generator=generator).cpu()
-                      for i in range(0, len(images), batch_size)])
+    return torch.cat(
+        [
+            model.encode(
+                images[i : i + batch_size].to(dev), sample=sample, generator=generator
+            ).cpu()
+            for i in range(0, len(images), batch_size)
+        ]
+    )
 
 
 @torch.no_grad()
 def _decode(model: nn.Module, z: Tensor, batch_size: int | None = None) -> Tensor:
     dev = model_device(model)
     batch_size = batch_size or default_chunk_size(dev)
-    return torch.cat([model.decode(z[i:i + batch_size].to(dev)).cpu() for i in range(0, len(z), batch_size)])
+    return torch.cat(
+        [model.decode(z[i : i + batch_size].to(dev)).cpu() for i in range(0, len(z), batch_size)]
+    )
 
 
 class _Reference:
@@ -87,10 +104,14 @@ class _Reference:
 
     def __init__(self, model: nn.Module | None, extractor, real: Tensor, seed: int, k: int) -> None:
         if not isinstance(real, Tensor) or real.dim() != 4:
-            raise ValueError(f"real must be a batch of images (N, C, H, W), got "
-                             f"{tuple(real.shape) if isinstance(real, Tensor) else type(real).__name__}")
+            raise ValueError(
+                f"real must be a batch of images (N, C, H, W), got "
+                f"{tuple(real.shape) if isinstance(real, Tensor) else type(real).__name__}"
+            )
         if len(real) <= k:
-            raise ValueError(f"real has {len(real)} images; precision and recall with k={k} need more than {k}")
+            raise ValueError(
+                f"real has {len(real)} images; precision and recall with k={k} need more than {k}"
+            )
         self.extractor, self.k = extractor, k
         self.features = extractor.features(real)
         self.model = model
@@ -99,7 +120,9 @@ class _Reference:
             g = torch.Generator(device=model_device(model)).manual_seed(seed)
             self.generator = g
             self.q = aggregate_posterior(model, real, g)
-            self.p = sample_prior(len(real), model.latent_dim, generator=g, device=model_device(model)).cpu()
+            self.p = sample_prior(
+                len(real), model.latent_dim, generator=g, device=model_device(model)
+            ).cpu()
             # one kernel width for every step, so MMDs along a chain are on one scale
             self.bandwidth = median_bandwidth(self.q, self.p)
 
@@ -135,9 +158,11 @@ def _check_parts(model: nn.Module | None, extractor, model_optional: bool = Fals
         needs = ("encode", "decode", "corrupt", "latent_dim", "channels", "image_size")
         missing = [name for name in needs if not hasattr(model, name)]
         if missing:
-            raise TypeError(f"model must be a genae model ({', '.join(needs)}); {type(model).__name__} has no "
-                            f"{', '.join(missing)}: use one from genae.infra.cache.trained_model or "
-                            "genae.models.make_model")
+            raise TypeError(
+                f"model must be a genae model ({', '.join(needs)}); {type(model).__name__} has no "
+                f"{', '.join(missing)}: use one from genae.infra.cache.trained_model or "
+                "genae.models.make_model"
+            )
     missing = [name for name in ("features", "confidence") if not hasattr(extractor, name)]
     if missing:
         raise TypeError(f"extractor must be a feature network with features() and confidence(); "
@@ -149,10 +174,20 @@ def _check_count(n: int, name: str, low: int) -> None:
     check_int(n, name, low=low)
 
 
-def evaluate_chain(model: nn.Module, extractor, real: Tensor, n_samples: int | None = None,
-                   steps: Sequence[int] = DEFAULT_STEPS, sample: bool = True,
-                   interpolation_steps: Sequence[int] | None = INTERPOLATION_STEPS, n_pairs: int | None = None,
-                   k: int = 3, seed: int = 0, decode: str = "mean", chain: str = "chain") -> pd.DataFrame:
+def evaluate_chain(
+    model: nn.Module,
+    extractor,
+    real: Tensor,
+    n_samples: int | None = None,
+    steps: Sequence[int] = DEFAULT_STEPS,
+    sample: bool = True,
+    interpolation_steps: Sequence[int] | None = INTERPOLATION_STEPS,
+    n_pairs: int | None = None,
+    k: int = 3,
+    seed: int = 0,
+    decode: str = "mean",
+    chain: str = "chain",
+) -> pd.DataFrame:
     """Measure samples and slerp midpoints at chosen steps of the chain, against held-out real images.
 
     Args:
@@ -182,7 +217,9 @@ def evaluate_chain(model: nn.Module, extractor, real: Tensor, n_samples: int | N
     """
     _check_parts(model, extractor)
     steps = _check_step_list(steps, "steps")
-    interpolation_steps = _check_step_list(interpolation_steps, "interpolation_steps") if interpolation_steps else []
+    interpolation_steps = (
+        _check_step_list(interpolation_steps, "interpolation_steps") if interpolation_steps else []
+    )
     _check_count(k, "k", 1)
     if chain not in CHAINS:
         raise ValueError(f"chain must be one of {sorted(CHAINS)}, got {chain!r}")
@@ -194,12 +231,36 @@ def evaluate_chain(model: nn.Module, extractor, real: Tensor, n_samples: int | N
     if interpolation_steps:
         _check_count(n_pairs, "n_pairs", k + 1)
     with evaluating(model) if model is not None else contextlib.nullcontext():
-        return _evaluate(model, extractor, real, n_samples, steps, sample, interpolation_steps, n_pairs, k, seed,
-                         decode, chain)
+        return _evaluate(
+            model,
+            extractor,
+            real,
+            n_samples,
+            steps,
+            sample,
+            interpolation_steps,
+            n_pairs,
+            k,
+            seed,
+            decode,
+            chain,
+        )
 
 
-def _evaluate(model, extractor, real, n_samples, steps, sample, interpolation_steps, n_pairs, k, seed, decode,
-              chain):
+def _evaluate(
+    model,
+    extractor,
+    real,
+    n_samples,
+    steps,
+    sample,
+    interpolation_steps,
+    n_pairs,
+    k,
+    seed,
+    decode,
+    chain,
+):
     ref = _Reference(model, extractor, real, seed, k)
     rows = []
 
@@ -208,9 +269,18 @@ def _evaluate(model, extractor, real, n_samples, steps, sample, interpolation_st
 
     def measure(path: str, trajectory: Tensor, at: list[int]) -> None:
         for s in at:
-            rows.append({"path": path, "step": s, "sample": sample, "decode": decode, "chain": chain,
-                         "n": trajectory.shape[1],
-                         **ref.image_metrics(_decode(model, trajectory[s])), **ref.latent_metrics(trajectory[s])})
+            rows.append(
+                {
+                    "path": path,
+                    "step": s,
+                    "sample": sample,
+                    "decode": decode,
+                    "chain": chain,
+                    "n": trajectory.shape[1],
+                    **ref.image_metrics(_decode(model, trajectory[s])),
+                    **ref.latent_metrics(trajectory[s]),
+                }
+            )
 
     dev, g = model_device(model), ref.generator
     z0 = sample_prior(n_samples, model.latent_dim, generator=g, device=dev)
@@ -218,8 +288,12 @@ def _evaluate(model, extractor, real, n_samples, steps, sample, interpolation_st
     if interpolation_steps:
         # pairs of distinct held-out images, encoded with the encoder's means, met halfway along the great circle
         first = torch.randint(len(real), (n_pairs,), generator=torch.Generator().manual_seed(seed))
-        second = (first + torch.randint(1, len(real), (n_pairs,), generator=torch.Generator().manual_seed(seed + 1))
-                  ) % len(real)
+        second = (
+            first
+            + torch.randint(
+                1, len(real), (n_pairs,), generator=torch.Generator().manual_seed(seed + 1)
+            )
+        ) % len(real)
         z_a, z_b = _encode(model, real[first], False, g), _encode(model, real[second], False, g)
         midpoints = slerp(z_a, z_b, 3)[1].to(dev)
         measure("slerp midpoint", run(midpoints, max(interpolation_steps)), interpolation_steps)
@@ -241,11 +315,19 @@ def real_baseline(model: nn.Module | None, extractor, real_a: Tensor, real_b: Te
     _check_parts(model, extractor, model_optional=True)
     _check_count(k, "k", 1)
     if not isinstance(real_a, Tensor) or len(real_a) <= k:
-        got = f"{len(real_a)} images" if isinstance(real_a, Tensor) else f"a {type(real_a).__name__}"
+        got = (
+            f"{len(real_a)} images" if isinstance(real_a, Tensor) else f"a {type(real_a).__name__}"
+        )
         raise ValueError(f"real_a must be a tensor of more than k={k} images, got {got}")
     with evaluating(model) if model is not None else contextlib.nullcontext():
         ref = _Reference(model, extractor, real_b, seed, k)
-        row = {"path": "real vs real", "step": 0, "sample": None, "n": len(real_a), **ref.image_metrics(real_a)}
+        row = {
+            "path": "real vs real",
+            "step": 0,
+            "sample": None,
+            "n": len(real_a),
+            **ref.image_metrics(real_a),
+        }
         if model is not None:  # real_a's own draws from Q(Z), in place of the chain's latents
             row.update(ref.latent_metrics(aggregate_posterior(model, real_a, ref.generator)))
     return _columns(pd.DataFrame([row]))
@@ -264,7 +346,9 @@ def posterior_baseline(model: nn.Module, extractor, real_a: Tensor, real_b: Tens
     _check_parts(model, extractor)
     _check_count(k, "k", 1)
     if not isinstance(real_a, Tensor) or len(real_a) <= k:
-        got = f"{len(real_a)} images" if isinstance(real_a, Tensor) else f"a {type(real_a).__name__}"
+        got = (
+            f"{len(real_a)} images" if isinstance(real_a, Tensor) else f"a {type(real_a).__name__}"
+        )
         raise ValueError(f"real_a must be a tensor of more than k={k} images, got {got}")
     check_images(real_a, model.channels, model.image_size)
     with evaluating(model) if model is not None else contextlib.nullcontext():

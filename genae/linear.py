@@ -54,20 +54,33 @@ class LinearGaussianAE(nn.Module):
                  c: np.ndarray | Tensor, S: np.ndarray | Tensor, decoder_std: float = 0.0,
                  denoise_std: float = 0.0) -> None:
         super().__init__()
-        W, b, A, c, S = (_matrix(v, name) for v, name in ((W, "W"), (b, "b"), (A, "A"), (c, "c"), (S, "S")))
+        W, b, A, c, S = (
+            _matrix(v, name) for v, name in ((W, "W"), (b, "b"), (A, "A"), (c, "c"), (S, "S"))
+        )
         data_dim, latent_dim = W.shape if W.ndim == 2 else (None, None)
-        shapes = {"W": (W, (data_dim, latent_dim)), "b": (b, (data_dim,)), "A": (A, (latent_dim, data_dim)),
-                  "c": (c, (latent_dim,)), "S": (S, (latent_dim, latent_dim))}
+        shapes = {
+            "W": (W, (data_dim, latent_dim)),
+            "b": (b, (data_dim,)),
+            "A": (A, (latent_dim, data_dim)),
+            "c": (c, (latent_dim,)),
+            "S": (S, (latent_dim, latent_dim)),
+        }
         if data_dim is None:
             raise ValueError(f"W must be a (data_dim, latent_dim) matrix, got shape {W.shape}")
         for name, (value, shape) in shapes.items():
             if value.shape != shape:
-                raise ValueError(f"{name} must have shape {shape} for W of shape {W.shape}, got {value.shape}")
-        Gaussian(np.zeros(latent_dim), S)  # raises unless S is a symmetric positive semi-definite covariance
+                raise ValueError(
+                    f"{name} must have shape {shape} for W of shape {W.shape}, got {value.shape}"
+                )
+        Gaussian(
+            np.zeros(latent_dim), S
+        )  # raises unless S is a symmetric positive semi-definite covariance
         for name, std in (("decoder_std", decoder_std), ("denoise_std", denoise_std)):
             check_number(std, name, low=0)
         for name, value in (("W", W), ("b", b), ("A", A), ("c", c), ("S", S)):
-            self.register_parameter(name, nn.Parameter(torch.from_numpy(value), requires_grad=False))
+            self.register_parameter(
+                name, nn.Parameter(torch.from_numpy(value), requires_grad=False)
+            )
         self.data_dim, self.latent_dim = data_dim, latent_dim
         self.decoder_std, self.denoise_std = float(decoder_std), float(denoise_std)
 
@@ -79,7 +92,15 @@ class LinearGaussianAE(nn.Module):
         ``decoder_std`` defaults to ``s``.
         """
         A, c, S = exact_posterior(W, b, s)
-        return cls(W, b, A, c, S, decoder_std=s if decoder_std is None else decoder_std, denoise_std=denoise_std)
+        return cls(
+            W,
+            b,
+            A,
+            c,
+            S,
+            decoder_std=s if decoder_std is None else decoder_std,
+            denoise_std=denoise_std,
+        )
 
     def replace(self, **changes: object) -> LinearGaussianAE:
         """A copy with some of ``W, b, A, c, S, decoder_std, denoise_std`` changed."""
@@ -90,7 +111,9 @@ class LinearGaussianAE(nn.Module):
             raise ValueError(f"cannot replace {sorted(unknown)}: choose from {sorted(args)}")
         return LinearGaussianAE(**{**args, **changes})
 
-    def encode(self, x: Tensor, sample: bool = True, generator: torch.Generator | None = None) -> Tensor:
+    def encode(
+        self, x: Tensor, sample: bool = True, generator: torch.Generator | None = None
+    ) -> Tensor:
         """Q(Z|X): Ax + c plus N(0, S) noise, or the mean Ax + c with ``sample=False``."""
         self._check(x, self.data_dim, "data")
         mean = x @ self.A.T + self.c
@@ -119,19 +142,25 @@ class LinearGaussianAE(nn.Module):
         self._check(x, self.data_dim, "data")
         if self.denoise_std == 0:
             return x
-        return x + self.denoise_std * torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+        return x + self.denoise_std * torch.randn(
+            x.shape, generator=generator, dtype=x.dtype, device=x.device
+        )
 
     def _check(self, x: Tensor, dim: int, what: str) -> None:
         if not isinstance(x, Tensor) or x.dim() != 2 or x.shape[1] != dim:
             shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
             raise ValueError(f"{what} must be a tensor of shape (N, {dim}), got {shape}")
         if x.dtype != self.W.dtype:
-            raise ValueError(f"{what} are {x.dtype} but the model is {self.W.dtype}: pass x.double() "
-                             "(the exact model works in float64 so it can be compared with closed forms)")
+            raise ValueError(
+                f"{what} are {x.dtype} but the model is {self.W.dtype}: pass x.double() "
+                "(the exact model works in float64 so it can be compared with closed forms)"
+            )
 
     def extra_repr(self) -> str:
-        return (f"data_dim={self.data_dim}, latent_dim={self.latent_dim}, decoder_std={self.decoder_std:.4g}, "
-                f"denoise_std={self.denoise_std:.4g}")
+        return (
+            f"data_dim={self.data_dim}, latent_dim={self.latent_dim}, decoder_std={self.decoder_std:.4g}, "
+            f"denoise_std={self.denoise_std:.4g}"
+        )
 
 
 def transition(model: LinearGaussianAE, sample: bool = True,
@@ -154,7 +183,9 @@ def transition(model: LinearGaussianAE, sample: bool = True,
 
 def _check_decode(decode: str) -> None:
     if decode not in ("mean", "sample"):
-        raise ValueError(f"decode must be 'mean' or 'sample' (as in genae.mcmc.run_chain), got {decode!r}")
+        raise ValueError(
+            f"decode must be 'mean' or 'sample' (as in genae.mcmc.run_chain), got {decode!r}"
+        )
 
 
 def spectral_radius(M: np.ndarray) -> float:
@@ -162,7 +193,9 @@ def spectral_radius(M: np.ndarray) -> float:
     return float(np.abs(np.linalg.eigvals(M)).max())
 
 
-def step(model: LinearGaussianAE, z: Gaussian, sample: bool = True, decode: str = "mean") -> Gaussian:
+def step(
+    model: LinearGaussianAE, z: Gaussian, sample: bool = True, decode: str = "mean"
+) -> Gaussian:
     """The distribution of z_{t+1} when z_t ~ ``z``: N(M mu + m, M C M^T + Q)."""
     M, m, Q = transition(model, sample, decode)
     _check_latent(z, model)
@@ -189,15 +222,19 @@ def stationary(model: LinearGaussianAE, sample: bool = True, decode: str = "mean
     M, m, Q = transition(model, sample, decode)
     rho = spectral_radius(M)
     if rho >= 1:
-        raise ValueError(f"this chain has no stationary distribution: the spectral radius of M = AW is {rho:.4g} "
-                         ">= 1, so z_t grows or drifts without bound; shrink the encoder or decoder weights "
-                         "(A or W) until it is below 1")
+        raise ValueError(
+            f"this chain has no stationary distribution: the spectral radius of M = AW is {rho:.4g} "
+            ">= 1, so z_t grows or drifts without bound; shrink the encoder or decoder weights "
+            "(A or W) until it is below 1"
+        )
     mean = np.linalg.solve(np.eye(len(m)) - M, m)
     cov = scipy.linalg.solve_discrete_lyapunov(M, Q)
     return Gaussian(mean, (cov + cov.T) / 2)
 
 
-def aggregate_posterior(model: LinearGaussianAE, data: Gaussian, corrupted: bool = True) -> Gaussian:
+def aggregate_posterior(
+    model: LinearGaussianAE, data: Gaussian, corrupted: bool = True
+) -> Gaussian:
     """The learned latent distribution Q(Z) = ∫ Q(z|x) P(x) dx for data P(x) = N(mu_x, Sigma_x).
 
     N(A mu_x + c, A Sigma_x A^T + S). With ``corrupted=True`` and a denoising
@@ -218,10 +255,12 @@ def decoded(model: LinearGaussianAE, z: Gaussian) -> Gaussian:
     """
     _check_latent(z, model)
     W, b = model.W.detach().cpu().numpy(), model.b.detach().cpu().numpy()
-    return Gaussian(W @ z.mean + b, W @ z.cov @ W.T + model.decoder_std ** 2 * np.eye(model.data_dim))
+    return Gaussian(W @ z.mean + b, W @ z.cov @ W.T + model.decoder_std**2 * np.eye(model.data_dim))
 
 
-def fit_ppca(data: Gaussian | np.ndarray | Tensor, latent_dim: int) -> tuple[np.ndarray, np.ndarray, float]:
+def fit_ppca(
+    data: Gaussian | np.ndarray | Tensor, latent_dim: int
+) -> tuple[np.ndarray, np.ndarray, float]:
     """Maximum-likelihood probabilistic PCA (Tipping and Bishop, 1999): returns (W, b, s).
 
     ``data`` is samples (n, d), fitted through their 1/n covariance, or a
@@ -235,22 +274,30 @@ def fit_ppca(data: Gaussian | np.ndarray | Tensor, latent_dim: int) -> tuple[np.
     values, vectors = values[::-1], vectors[:, ::-1]  # largest first
     s2 = float(values[latent_dim:].mean())
     if s2 <= 0:
-        raise ValueError("the data's covariance has rank <= latent_dim, so the ML noise variance is 0 and the "
-                         "posterior is undefined: use a smaller latent_dim or data with full-rank covariance")
+        raise ValueError(
+            "the data's covariance has rank <= latent_dim, so the ML noise variance is 0 and the "
+            "posterior is undefined: use a smaller latent_dim or data with full-rank covariance"
+        )
     W = vectors[:, :latent_dim] * np.sqrt(np.clip(values[:latent_dim] - s2, 0, None))
     return W, data.mean.copy(), math.sqrt(s2)
 
 
-def exact_posterior(W: np.ndarray, b: np.ndarray, s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def exact_posterior(
+    W: np.ndarray, b: np.ndarray, s: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The exact posterior of z ~ N(0, I), x|z ~ N(Wz + b, s^2 I), as an encoder: returns (A, c, S).
 
     Q(z|x) = N(G^-1 W^T (x - b), s^2 G^-1) with G = W^T W + s^2 I (Bishop, PRML eq. 12.42).
     """
     W, b = _matrix(W, "W"), _matrix(b, "b")
     if W.ndim != 2 or b.shape != (W.shape[0],):
-        raise ValueError(f"W must be (data_dim, latent_dim) and b (data_dim,), got {W.shape} and {b.shape}")
+        raise ValueError(
+            f"W must be (data_dim, latent_dim) and b (data_dim,), got {W.shape} and {b.shape}"
+        )
     if not (isinstance(s, (int, float)) and math.isfinite(s) and s > 0):
-        raise ValueError(f"the decoder noise s must be a finite number > 0 for the posterior to exist, got {s!r}")
+        raise ValueError(
+            f"the decoder noise s must be a finite number > 0 for the posterior to exist, got {s!r}"
+        )
     G = W.T @ W + s ** 2 * np.eye(W.shape[1])
     A = np.linalg.solve(G, W.T)
     S = s ** 2 * np.linalg.inv(G)
@@ -269,7 +316,9 @@ def _matrix(value: np.ndarray | Tensor, name: str) -> np.ndarray:
 def _check_latent(z: Gaussian, model: LinearGaussianAE) -> None:
     if not isinstance(z, Gaussian) or z.dim != model.latent_dim:
         got = f"a Gaussian of dimension {z.dim}" if isinstance(z, Gaussian) else type(z).__name__
-        raise ValueError(f"expected a Gaussian over the {model.latent_dim}-D latent space, got {got}")
+        raise ValueError(
+            f"expected a Gaussian over the {model.latent_dim}-D latent space, got {got}"
+        )
 
 
 def _check_data(x: Gaussian, model: LinearGaussianAE) -> None:

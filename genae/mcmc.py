@@ -50,7 +50,9 @@ def default_chunk_size(device: torch.device | str) -> int:
     return 8192 if torch.device(device).type == "cuda" else 512
 
 
-def decoder_draw(model: nn.Module, mean: Tensor, generator: torch.Generator | None = None) -> Tensor:
+def decoder_draw(
+    model: nn.Module, mean: Tensor, generator: torch.Generator | None = None
+) -> Tensor:
     """x ~ Q(X|Z) given the decoder's output ``mean``: the model's ``sample_x`` if it has one,
     else one Bernoulli draw per pixel (the likelihood of a decoder trained with binary cross-entropy)."""
     draw = getattr(model, "sample_x", None)

@@ -34,24 +34,32 @@ def _as_features(x: object, name: str, min_rows: int = 2) -> Tensor:
     if isinstance(x, np.ndarray):
         x = torch.from_numpy(x)
     if not isinstance(x, Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor or numpy array of shape (N, D), got {type(x).__name__}")
+        raise TypeError(
+            f"{name} must be a torch.Tensor or numpy array of shape (N, D), got {type(x).__name__}"
+        )
     if x.dim() != 2:
         raise ValueError(f"{name} must be 2-D (N samples, D features), got shape {tuple(x.shape)}: "
                          "flatten each sample first (x.flatten(1))")
     if not (x.is_floating_point() or x.dtype in (torch.int32, torch.int64)):
         raise ValueError(f"{name} must hold numbers, got dtype {x.dtype}")
     if x.shape[0] < min_rows:
-        raise ValueError(f"{name} has {x.shape[0]} samples; this needs at least {min_rows}: draw more samples")
+        raise ValueError(
+            f"{name} has {x.shape[0]} samples; this needs at least {min_rows}: draw more samples"
+        )
     x = x.detach().to("cpu", torch.float64)
     if not torch.isfinite(x).all():
-        raise ValueError(f"{name} contains NaN or infinite values: check the model or features that produced it")
+        raise ValueError(
+            f"{name} contains NaN or infinite values: check the model or features that produced it"
+        )
     return x
 
 
 def _same_dim(a: Tensor, b: Tensor, names: tuple[str, str]) -> None:
     if a.shape[1] != b.shape[1]:
-        raise ValueError(f"{names[0]} has {a.shape[1]} features per sample but {names[1]} has {b.shape[1]}: "
-                         "both sets must come from the same feature extractor (or latent space)")
+        raise ValueError(
+            f"{names[0]} has {a.shape[1]} features per sample but {names[1]} has {b.shape[1]}: "
+            "both sets must come from the same feature extractor (or latent space)"
+        )
 
 
 def gaussian_stats(feats: Tensor | np.ndarray) -> tuple[Tensor, Tensor]:
@@ -71,7 +79,9 @@ def frechet_from_stats(mu_a: Tensor, cov_a: Tensor, mu_b: Tensor, cov_b: Tensor)
     rank-deficient covariance are clipped to 0, so no complex part or NaN
     appears. The result is clipped at 0 for the same reason.
     """
-    mu_a, mu_b, cov_a, cov_b = (torch.as_tensor(t, dtype=torch.float64) for t in (mu_a, mu_b, cov_a, cov_b))
+    mu_a, mu_b, cov_a, cov_b = (
+        torch.as_tensor(t, dtype=torch.float64) for t in (mu_a, mu_b, cov_a, cov_b)
+    )
     cov_a, cov_b = (cov_a + cov_a.T) / 2, (cov_b + cov_b.T) / 2  # exact symmetry for eigh
     w, v = torch.linalg.eigh(cov_a)
     root_a = (v * w.clamp_min(0).sqrt()) @ v.T
@@ -110,7 +120,9 @@ def frechet_distance(feats_a: Tensor | np.ndarray, feats_b: Tensor | np.ndarray)
     return frechet_from_stats(*gaussian_stats(a), *gaussian_stats(b))
 
 
-def median_bandwidth(a: Tensor | np.ndarray, b: Tensor | np.ndarray, max_points: int = 2000) -> float:
+def median_bandwidth(
+    a: Tensor | np.ndarray, b: Tensor | np.ndarray, max_points: int = 2000
+) -> float:
     """The median heuristic: the median distance between distinct points of the pooled sample.
 
     Pooled samples larger than ``max_points`` are subsampled (with a fixed seed) to bound the memory.
@@ -157,7 +169,9 @@ def mmd(a: Tensor | np.ndarray, b: Tensor | np.ndarray, bandwidth: float | None 
     return float(xx + yy - 2 * k_xy.mean())
 
 
-def kid(feats_a: Tensor | np.ndarray, feats_b: Tensor | np.ndarray, degree: int = 3) -> tuple[float, float]:
+def kid(
+    feats_a: Tensor | np.ndarray, feats_b: Tensor | np.ndarray, degree: int = 3
+) -> tuple[float, float]:
     """Kernel inception distance: the unbiased squared MMD with k(x, y) = (x.y / D + 1)^degree, and its
     standard error.
 
@@ -174,7 +188,10 @@ def kid(feats_a: Tensor | np.ndarray, feats_b: Tensor | np.ndarray, degree: int 
     Returns:
         ``(kid, standard_error)``.
     """
-    x, y = _as_features(feats_a, "feats_a", min_rows=3), _as_features(feats_b, "feats_b", min_rows=3)
+    x, y = (
+        _as_features(feats_a, "feats_a", min_rows=3),
+        _as_features(feats_b, "feats_b", min_rows=3),
+    )
     _same_dim(x, y, ("feats_a", "feats_b"))
     check_int(degree, "degree", low=1)
     d = x.shape[1]
@@ -185,9 +202,19 @@ def kid(feats_a: Tensor | np.ndarray, feats_b: Tensor | np.ndarray, degree: int 
     s_xx, s_yy, s_xy = r_x.sum(), r_y.sum(), k_xy.sum()
     value = s_xx / (m * (m - 1)) + s_yy / (n * (n - 1)) - 2 * s_xy / (m * n)
     # the statistic with x_i (or y_j) left out, for every i (j) at once
-    loo_x = (s_xx - 2 * r_x) / ((m - 1) * (m - 2)) + s_yy / (n * (n - 1)) - 2 * (s_xy - k_xy.sum(1)) / ((m - 1) * n)
-    loo_y = s_xx / (m * (m - 1)) + (s_yy - 2 * r_y) / ((n - 1) * (n - 2)) - 2 * (s_xy - k_xy.sum(0)) / (m * (n - 1))
-    var = (m - 1) / m * (loo_x - loo_x.mean()).square().sum() + (n - 1) / n * (loo_y - loo_y.mean()).square().sum()
+    loo_x = (
+        (s_xx - 2 * r_x) / ((m - 1) * (m - 2))
+        + s_yy / (n * (n - 1))
+        - 2 * (s_xy - k_xy.sum(1)) / ((m - 1) * n)
+    )
+    loo_y = (
+        s_xx / (m * (m - 1))
+        + (s_yy - 2 * r_y) / ((n - 1) * (n - 2))
+        - 2 * (s_xy - k_xy.sum(0)) / (m * (n - 1))
+    )
+    var = (m - 1) / m * (loo_x - loo_x.mean()).square().sum() + (n - 1) / n * (
+        loo_y - loo_y.mean()
+    ).square().sum()
     return float(value), float(var.sqrt())
 
 

@@ -52,8 +52,10 @@ def decode_steps(model: nn.Module, trajectory: Tensor, steps: Sequence[int]) -> 
     if not isinstance(trajectory, Tensor) or trajectory.dim() != 3:
         got = (f"shape {tuple(trajectory.shape)}" if isinstance(trajectory, Tensor)
                else type(trajectory).__name__)
-        raise ValueError("a trajectory has shape (steps + 1, N, latent_dim), as genae.mcmc.run_chain "
-                         f"returns; got {got}")
+        raise ValueError(
+            "a trajectory has shape (steps + 1, N, latent_dim), as genae.mcmc.run_chain "
+            f"returns; got {got}"
+        )
     steps = list(steps)
     if not steps:
         raise ValueError("no steps were asked for: choose which steps to show, "

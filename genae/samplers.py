@@ -52,8 +52,10 @@ class Sampler:
         """``n`` latents (n, latent_dim) on the CPU; the same generator state gives the same latents."""
         check_steps(n, "n")
         if not self.fitted:
-            raise NotFittedError(f"the {self.name} sampler has not been fitted: call .fit(...) on the training "
-                                 "split's encodings (or images) before .sample(n)")
+            raise NotFittedError(
+                f"the {self.name} sampler has not been fitted: call .fit(...) on the training "
+                "split's encodings (or images) before .sample(n)"
+            )
         return self._sample(n, generator).cpu()
 
     def _sample(self, n: int, generator: torch.Generator | None) -> Tensor:
@@ -67,8 +69,10 @@ def _device_of(generator: torch.Generator | None) -> torch.device | None:
 def _check_codes(codes: object, latent_dim: int | None = None) -> Tensor:
     if not isinstance(codes, Tensor) or codes.dim() != 2 or len(codes) < 2:
         got = tuple(codes.shape) if isinstance(codes, Tensor) else type(codes).__name__
-        raise ValueError(f"codes must be a tensor (N, latent_dim) of training encodings with N >= 2, got {got}: "
-                         "encode the training split first (genae.chainstats.aggregate_posterior)")
+        raise ValueError(
+            f"codes must be a tensor (N, latent_dim) of training encodings with N >= 2, got {got}: "
+            "encode the training split first (genae.chainstats.aggregate_posterior)"
+        )
     if latent_dim is not None:
         check_latents(codes, latent_dim)
     return codes.detach().cpu().double()
@@ -89,7 +93,9 @@ class PriorSampler(Sampler):
 class ChainSampler(Sampler):
     """z_0 from ``start`` (P(Z) by default), then ``steps`` steps of the chain z_{t+1} ~ T(z | z_t) (Eq. 1/2)."""
 
-    def __init__(self, model: nn.Module, steps: int = 10, start: Sampler | None = None, sample: bool = True) -> None:
+    def __init__(
+        self, model: nn.Module, steps: int = 10, start: Sampler | None = None, sample: bool = True
+    ) -> None:
         check_steps(steps)
         self.model, self.steps, self.chain_noise = model, steps, sample
         self.start = start or PriorSampler(model.latent_dim)
@@ -97,7 +103,9 @@ class ChainSampler(Sampler):
 
     def _sample(self, n, generator):
         z0 = self.start.sample(n, generator).to(model_device(self.model))
-        return run_chain(self.model, z0, self.steps, sample=self.chain_noise, generator=generator)[-1]
+        return run_chain(self.model, z0, self.steps, sample=self.chain_noise, generator=generator)[
+            -1
+        ]
 
 
 class PosteriorSampler(Sampler):
@@ -117,8 +125,10 @@ class PosteriorSampler(Sampler):
     def fit(self, images: Tensor) -> PosteriorSampler:
         """Keep the training images (N, C, H, W) in [0, 1]."""
         if not isinstance(images, Tensor) or images.dim() != 4 or len(images) == 0:
-            raise ValueError("PosteriorSampler.fit needs the training images (N, C, H, W), not encodings: "
-                             "it encodes them afresh for every draw")
+            raise ValueError(
+                "PosteriorSampler.fit needs the training images (N, C, H, W), not encodings: "
+                "it encodes them afresh for every draw"
+            )
         self.images, self.fitted = images, True
         return self
 
@@ -138,7 +148,9 @@ class MixtureSampler(Sampler):
     name = "mixture"
     fitted = False
 
-    def __init__(self, n_components: int = 10, covariance_type: str = "full", seed: int = 0) -> None:
+    def __init__(
+        self, n_components: int = 10, covariance_type: str = "full", seed: int = 0
+    ) -> None:
         self.n_components, self.covariance_type, self.seed = n_components, covariance_type, seed
 
     def fit(self, codes: Tensor) -> MixtureSampler:
@@ -147,7 +159,9 @@ class MixtureSampler(Sampler):
 
         x = _check_codes(codes)
         if len(x) < self.n_components:
-            raise ValueError(f"{len(x)} codes cannot fit {self.n_components} components: pass more encodings")
+            raise ValueError(
+                f"{len(x)} codes cannot fit {self.n_components} components: pass more encodings"
+            )
         self.gmm = GaussianMixture(self.n_components, covariance_type=self.covariance_type,
                                    random_state=self.seed).fit(x.numpy())
         self.weights = torch.from_numpy(self.gmm.weights_)
@@ -155,14 +169,18 @@ class MixtureSampler(Sampler):
         cov = {"full": lambda c: c, "diag": torch.diag_embed,
                "tied": lambda c: c.expand(self.n_components, -1, -1),
                "spherical": lambda c: c[:, None, None] * torch.eye(x.shape[1], dtype=c.dtype)}
-        self.chol = torch.linalg.cholesky(cov[self.covariance_type](torch.from_numpy(self.gmm.covariances_)))
+        self.chol = torch.linalg.cholesky(
+            cov[self.covariance_type](torch.from_numpy(self.gmm.covariances_))
+        )
         self.fitted = True
         return self
 
     def _sample(self, n, generator):
         dev = _device_of(generator)
         k = torch.multinomial(self.weights.to(dev), n, replacement=True, generator=generator)
-        eps = torch.randn(n, self.means.shape[1], generator=generator, device=dev, dtype=torch.float64)
+        eps = torch.randn(
+            n, self.means.shape[1], generator=generator, device=dev, dtype=torch.float64
+        )
         z = self.means.to(dev)[k] + (self.chol.to(dev)[k] @ eps[:, :, None]).squeeze(-1)
         return z.float()
 
@@ -184,8 +202,13 @@ class SecondStageVAE(nn.Module):
         self.latent_dim, self.hidden = latent_dim, hidden
 
         def mlp(n_out: int) -> nn.Sequential:
-            return nn.Sequential(nn.Linear(latent_dim, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
-                                 nn.Linear(hidden, n_out))
+            return nn.Sequential(
+                nn.Linear(latent_dim, hidden),
+                nn.ReLU(),
+                nn.Linear(hidden, hidden),
+                nn.ReLU(),
+                nn.Linear(hidden, n_out),
+            )
 
         self.encoder, self.decoder = mlp(2 * latent_dim), mlp(latent_dim)
         self.log_gamma = nn.Parameter(torch.zeros(()))
@@ -196,7 +219,9 @@ class SecondStageVAE(nn.Module):
     def config(self) -> dict:
         return {"kind": self.kind, "latent_dim": self.latent_dim, "hidden": self.hidden}
 
-    def encode(self, z: Tensor, sample: bool = True, generator: torch.Generator | None = None) -> Tensor:
+    def encode(
+        self, z: Tensor, sample: bool = True, generator: torch.Generator | None = None
+    ) -> Tensor:
         mu, log_sigma = self.encoder((z - self.shift) / self.scale).chunk(2, dim=1)
         if not sample:
             return mu
@@ -228,8 +253,15 @@ class TwoStageSampler(Sampler):
     name = "two-stage VAE"
     fitted = False
 
-    def __init__(self, hidden: int = 256, epochs: int = 100, batch_size: int = 128, lr: float = 1e-3,
-                 seed: int = 0, progress: bool = False) -> None:
+    def __init__(
+        self,
+        hidden: int = 256,
+        epochs: int = 100,
+        batch_size: int = 128,
+        lr: float = 1e-3,
+        seed: int = 0,
+        progress: bool = False,
+    ) -> None:
         self.hidden, self.epochs, self.batch_size, self.lr = hidden, epochs, batch_size, lr
         self.seed, self.progress = seed, progress
 
@@ -237,10 +269,21 @@ class TwoStageSampler(Sampler):
         """Train the second VAE on training encodings (N, latent_dim) with :func:`genae.train.fit`."""
         x = _check_codes(codes).float()
         torch.manual_seed(self.seed)
-        self.vae = SecondStageVAE(x.shape[1], self.hidden, shift=x.mean(0), scale=x.std(0).clamp_min(1e-6))
+        self.vae = SecondStageVAE(
+            x.shape[1], self.hidden, shift=x.mean(0), scale=x.std(0).clamp_min(1e-6)
+        )
         # Adam's usual betas: the paper's beta1 = 0.5 is a GAN setting, and this is a plain VAE
-        self.history = fit(self.vae, TensorDataset(x), epochs=self.epochs, batch_size=min(self.batch_size, len(x)),
-                           lr=self.lr, betas=(0.9, 0.999), seed=self.seed, device=device, progress=self.progress)
+        self.history = fit(
+            self.vae,
+            TensorDataset(x),
+            epochs=self.epochs,
+            batch_size=min(self.batch_size, len(x)),
+            lr=self.lr,
+            betas=(0.9, 0.999),
+            seed=self.seed,
+            device=device,
+            progress=self.progress,
+        )
         self.vae.eval()
         self.fitted = True
         return self
@@ -248,7 +291,9 @@ class TwoStageSampler(Sampler):
     @torch.no_grad()
     def _sample(self, n, generator):
         dev = next(self.vae.parameters()).device
-        u, noise = torch.randn(2, n, self.vae.latent_dim, generator=generator, device=_device_of(generator)).to(dev)
+        u, noise = torch.randn(
+            2, n, self.vae.latent_dim, generator=generator, device=_device_of(generator)
+        ).to(dev)
         return self.vae.decode(u, noise)
 
 
@@ -265,10 +310,18 @@ class RatioSampler(Sampler):
     name = "adversary rejection"
     fitted = False
 
-    def __init__(self, log_ratio: Callable[[Tensor], Tensor], latent_dim: int, quantile: float = 0.95,
-                 n_fit: int = 10_000, max_proposals: int = 10_000_000) -> None:
+    def __init__(
+        self,
+        log_ratio: Callable[[Tensor], Tensor],
+        latent_dim: int,
+        quantile: float = 0.95,
+        n_fit: int = 10_000,
+        max_proposals: int = 10_000_000,
+    ) -> None:
         if not 0 < quantile <= 1:
-            raise ValueError(f"quantile must be in (0, 1], got {quantile!r}: 1 takes the largest ratio seen")
+            raise ValueError(
+                f"quantile must be in (0, 1], got {quantile!r}: 1 takes the largest ratio seen"
+            )
         self.log_ratio, self.latent_dim, self.quantile = log_ratio, latent_dim, quantile
         self.n_fit, self.max_proposals = n_fit, max_proposals
         self.acceptance = float("nan")
@@ -277,9 +330,11 @@ class RatioSampler(Sampler):
     def for_adversary(cls, model: nn.Module, **kwargs) -> RatioSampler:
         """The sampler for an AAE or DAAE, whose adversary's logit is log P(z)/Q(z) at its optimum."""
         if not isinstance(getattr(model, "adversary", None), nn.Module):
-            raise TypeError(f"the adversary sampler needs an AAE or DAAE (a model with an adversary); "
-                            f"a {getattr(model, 'kind', type(model).__name__)} has none: use the mixture or "
-                            "two-stage sampler for it")
+            raise TypeError(
+                f"the adversary sampler needs an AAE or DAAE (a model with an adversary); "
+                f"a {getattr(model, 'kind', type(model).__name__)} has none: use the mixture or "
+                "two-stage sampler for it"
+            )
         adversary = model.adversary
 
         @torch.no_grad()
@@ -289,10 +344,14 @@ class RatioSampler(Sampler):
 
         return cls(log_ratio, model.latent_dim, **kwargs)
 
-    def fit(self, log_cap: float | None = None, generator: torch.Generator | None = None) -> RatioSampler:
+    def fit(
+        self, log_cap: float | None = None, generator: torch.Generator | None = None
+    ) -> RatioSampler:
         """Set log_M: ``log_cap`` when given, else the ``quantile`` of log_ratio over ``n_fit`` prior draws."""
         if log_cap is None:
-            z = sample_prior(self.n_fit, self.latent_dim, generator=generator, device=_device_of(generator))
+            z = sample_prior(
+                self.n_fit, self.latent_dim, generator=generator, device=_device_of(generator)
+            )
             log_cap = float(torch.quantile(self.log_ratio(z).double().cpu(), self.quantile))
         self.log_cap, self.fitted = float(log_cap), True
         return self
@@ -305,8 +364,10 @@ class RatioSampler(Sampler):
         dev, kept, proposed = _device_of(generator), [], 0
         while sum(len(z) for z in kept) < n:
             if proposed >= self.max_proposals:
-                raise RuntimeError(f"only {sum(len(z) for z in kept)} of {n} latents accepted in {proposed} "
-                                   "proposals: the ratio is far below the cap; fit with a lower quantile")
+                raise RuntimeError(
+                    f"only {sum(len(z) for z in kept)} of {n} latents accepted in {proposed} "
+                    "proposals: the ratio is far below the cap; fit with a lower quantile"
+                )
             z = sample_prior(max(n, 256), self.latent_dim, generator=generator, device=dev)
             u = torch.rand(len(z), generator=generator, device=dev, dtype=torch.float64).cpu()
             kept.append(z.cpu()[u < self.accept_probability(z)])
@@ -322,8 +383,17 @@ def _image_metrics(feats: Tensor, real_feats: Tensor, k: int = 3) -> dict[str, f
             "precision": precision, "recall": recall}
 
 
-def compare(model: nn.Module, samplers: Mapping[str, Sampler], fit_data: Mapping[str, tuple], extractor,
-            real: Tensor, train_images: Tensor, q_latents: Tensor, n: int, seed: int = 0) -> pd.DataFrame:
+def compare(
+    model: nn.Module,
+    samplers: Mapping[str, Sampler],
+    fit_data: Mapping[str, tuple],
+    extractor,
+    real: Tensor,
+    train_images: Tensor,
+    q_latents: Tensor,
+    n: int,
+    seed: int = 0,
+) -> pd.DataFrame:
     """Fit (timed), draw ``n`` latents from each sampler (timed), decode them and measure them.
 
     Args:
@@ -343,8 +413,10 @@ def compare(model: nn.Module, samplers: Mapping[str, Sampler], fit_data: Mapping
         ``acceptance`` (the rejection sampler's; NaN for the others).
     """
     real_feats = extractor.features(real)
-    bandwidth = metrics.median_bandwidth(q_latents, sample_prior(len(q_latents), q_latents.shape[1],
-                                                                 torch.Generator().manual_seed(seed)))
+    bandwidth = metrics.median_bandwidth(
+        q_latents,
+        sample_prior(len(q_latents), q_latents.shape[1], torch.Generator().manual_seed(seed)),
+    )
     rows, fit_times = [], {}
     for name, sampler in samplers.items():
         started = time.perf_counter()
@@ -358,7 +430,9 @@ def compare(model: nn.Module, samplers: Mapping[str, Sampler], fit_data: Mapping
         z = sampler.sample(n, g)
         draw_s = time.perf_counter() - started
         with torch.no_grad():
-            images = torch.cat([model.decode(b.to(model_device(model))).cpu() for b in z.split(500)])
+            images = torch.cat(
+                [model.decode(b.to(model_device(model))).cpu() for b in z.split(500)]
+            )
         rows.append({"sampler": name, **_image_metrics(extractor.features(images), real_feats),
                      "mmd_q": metrics.mmd(z, q_latents, bandwidth),
                      "nearest": float(nearest_distance(images, train_images).mean()),
@@ -391,6 +465,17 @@ def standard_fit_data(samplers: Mapping[str, Sampler], train_images: Tensor, tra
     return {k: v for k, v in data.items() if k in samplers}
 
 
-__all__ = ["NotFittedError", "Sampler", "PriorSampler", "ChainSampler", "PosteriorSampler", "MixtureSampler",
-           "SecondStageVAE", "TwoStageSampler", "RatioSampler", "compare", "standard_samplers",
-           "standard_fit_data"]
+__all__ = [
+    "NotFittedError",
+    "Sampler",
+    "PriorSampler",
+    "ChainSampler",
+    "PosteriorSampler",
+    "MixtureSampler",
+    "SecondStageVAE",
+    "TwoStageSampler",
+    "RatioSampler",
+    "compare",
+    "standard_samplers",
+    "standard_fit_data",
+]

@@ -26,7 +26,9 @@ from genae.validate import check_int
 def _check_columns(table: pd.DataFrame, needed: Sequence[str]) -> None:
     missing = [c for c in needed if c not in table]
     if missing:
-        raise ValueError(f"the table has no column(s) {missing}; its columns are {list(table.columns)}")
+        raise ValueError(
+            f"the table has no column(s) {missing}; its columns are {list(table.columns)}"
+        )
 
 
 def summarise(table: pd.DataFrame, by: Sequence[str], metrics: Sequence[str] = METRICS,
@@ -40,7 +42,9 @@ def summarise(table: pd.DataFrame, by: Sequence[str], metrics: Sequence[str] = M
     def cell(m: float, s: float) -> str:
         return f"{m:.{digits}g} ± {s:.{max(digits - 1, 1)}g}" if pd.notna(s) else f"{m:.{digits}g}"
 
-    return pd.DataFrame({c: [cell(m, s) for m, s in zip(mean[c], sd[c])] for c in metrics}, index=mean.index)
+    return pd.DataFrame(
+        {c: [cell(m, s) for m, s in zip(mean[c], sd[c])] for c in metrics}, index=mean.index
+    )
 
 
 def paired_p_value(changes: np.ndarray) -> float:
@@ -61,7 +65,9 @@ def paired_interval(changes: np.ndarray, level: float = 0.95) -> tuple[float, fl
     changes = np.asarray(changes, dtype=float)
     if len(changes) < 2:
         return float("nan"), float("nan")
-    half = stats.t.ppf((1 + level) / 2, len(changes) - 1) * changes.std(ddof=1) / np.sqrt(len(changes))
+    half = (
+        stats.t.ppf((1 + level) / 2, len(changes) - 1) * changes.std(ddof=1) / np.sqrt(len(changes))
+    )
     return float(changes.mean() - half), float(changes.mean() + half)
 
 
@@ -96,8 +102,15 @@ def detectable_change(n: int, alpha: float = 0.05, power_target: float = 0.8) ->
     return float(optimize.brentq(miss, 1e-9, high))
 
 
-def step_changes(table: pd.DataFrame, by: Sequence[str], from_step: int, to_step: int,
-                 metrics: Sequence[str] = METRICS, seed: str = "seed", alpha: float = 0.05) -> pd.DataFrame:
+def step_changes(
+    table: pd.DataFrame,
+    by: Sequence[str],
+    from_step: int,
+    to_step: int,
+    metrics: Sequence[str] = METRICS,
+    seed: str = "seed",
+    alpha: float = 0.05,
+) -> pd.DataFrame:
     """How each metric changes from ``from_step`` to ``to_step``, per group, paired by ``seed``.
 
     Returns one row per (group, metric): ``from`` and ``to`` (means over seeds), ``change`` (mean of
@@ -112,7 +125,9 @@ def step_changes(table: pd.DataFrame, by: Sequence[str], from_step: int, to_step
     _check_columns(table, [*by, seed, "step"])
     for step in (from_step, to_step):
         if step not in set(table["step"]):
-            raise ValueError(f"step {step} is not in the table: it has steps {sorted(set(table['step']))}")
+            raise ValueError(
+                f"step {step} is not in the table: it has steps {sorted(set(table['step']))}"
+            )
     rows = []
     for key, group in table.groupby(list(by), sort=False):
         key = key if isinstance(key, tuple) else (key,)
@@ -129,19 +144,46 @@ def step_changes(table: pd.DataFrame, by: Sequence[str], from_step: int, to_step
                 direction = "better" if np.sign(mean) * BETTER[metric] > 0 else "worse"
             else:
                 direction = "higher" if mean > 0 else "lower"
-            agree = int((np.sign(d) == np.sign(mean)).sum()) if direction != "unchanged" else int((d == 0).sum())
+            agree = (
+                int((np.sign(d) == np.sign(mean)).sum())
+                if direction != "unchanged"
+                else int((d == 0).sum())
+            )
             low, high = paired_interval(d, 1 - alpha)
             sd = float(d.std(ddof=1)) if len(d) > 1 else float("nan")
-            rows.append({**dict(zip(by, key)), "metric": metric, "from": float(start.loc[seeds, metric].mean()),
-                         "to": float(end.loc[seeds, metric].mean()), "change": mean,
-                         "sd": sd, "n": len(d), "direction": direction, "agree": agree, "p": p,
-                         "low": low, "high": high, "effect": mean / sd if sd > 0 else float("nan"),
-                         "verdict": direction if p < alpha and direction != "unchanged" else "no clear change"})
+            rows.append(
+                {
+                    **dict(zip(by, key)),
+                    "metric": metric,
+                    "from": float(start.loc[seeds, metric].mean()),
+                    "to": float(end.loc[seeds, metric].mean()),
+                    "change": mean,
+                    "sd": sd,
+                    "n": len(d),
+                    "direction": direction,
+                    "agree": agree,
+                    "p": p,
+                    "low": low,
+                    "high": high,
+                    "effect": mean / sd if sd > 0 else float("nan"),
+                    "verdict": direction
+                    if p < alpha and direction != "unchanged"
+                    else "no clear change",
+                }
+            )
     return pd.DataFrame(rows)
 
 
-NAMES = {"fid": "FID", "kid": "KID", "precision": "precision", "recall": "recall", "mmd_q": "the MMD to Q(Z)",
-         "confidence": "the classifier's confidence", "mmd_p": "the MMD to P(Z)", "latent_norm": "the latent norm"}
+NAMES = {
+    "fid": "FID",
+    "kid": "KID",
+    "precision": "precision",
+    "recall": "recall",
+    "mmd_q": "the MMD to Q(Z)",
+    "confidence": "the classifier's confidence",
+    "mmd_p": "the MMD to P(Z)",
+    "latent_norm": "the latent norm",
+}
 QUALITY = ("fid", "kid", "precision", "recall", "mmd_q")
 
 
@@ -161,7 +203,9 @@ def verdict_sentence(changes: pd.DataFrame, label: str, metrics: Sequence[str] =
     _check_columns(changes, ["metric", "verdict", "from", "to", "low", "high", "p"])
     rows = {r["metric"]: r for r in changes.to_dict("records") if r["metric"] in metrics}
     if not rows:
-        raise ValueError(f"changes has none of the metrics {list(metrics)}: pass rows of step_changes")
+        raise ValueError(
+            f"changes has none of the metrics {list(metrics)}: pass rows of step_changes"
+        )
 
     def name(r: dict) -> str:
         return NAMES.get(r["metric"], r["metric"])
@@ -188,6 +232,8 @@ def verdict_sentence(changes: pd.DataFrame, label: str, metrics: Sequence[str] =
             term = {r["metric"]: r for r in parts.to_dict("records")}
             mean, cov = term["fid_mean"]["change"], term["fid_cov"]["change"]
             bigger = "mean" if abs(mean) >= abs(cov) else "covariance"
-            text += (f" Of the Fréchet distance, the mean term moved by {_number(mean)} and the covariance "
-                     f"term by {_number(cov)}: the {bigger} term moved more.")
+            text += (
+                f" Of the Fréchet distance, the mean term moved by {_number(mean)} and the covariance "
+                f"term by {_number(cov)}: the {bigger} term moved more."
+            )
     return text

@@ -25,21 +25,28 @@ def attempt(fn: Callable, *args: Any, name: str | None = None, **kwargs: Any) ->
     try:
         return fn(*args, **kwargs)
     except NotImplementedError as err:
-        raise ExerciseError(f"{label} is not written yet: replace `raise NotImplementedError()` with your code") \
-            from err
+        raise ExerciseError(
+            f"{label} is not written yet: replace `raise NotImplementedError()` with your code"
+        ) from err
     except Exception as err:
         raise ExerciseError(f"{label} raised {type(err).__name__}: {err}") from err
 
 
-def expect_close(got: Any, want: torch.Tensor, what: str, atol: float = 1e-5, rtol: float = 1e-4) -> None:
+def expect_close(
+    got: Any, want: torch.Tensor, what: str, atol: float = 1e-5, rtol: float = 1e-4
+) -> None:
     """Raise ExerciseError unless ``got`` is a tensor of ``want``'s shape whose values are close to it."""
     if not isinstance(got, torch.Tensor):
         raise ExerciseError(f"{what} should be a torch.Tensor, but it is a {type(got).__name__}")
     if got.shape != want.shape:
-        raise ExerciseError(f"{what} should have shape {tuple(want.shape)}, but it has shape {tuple(got.shape)}")
+        raise ExerciseError(
+            f"{what} should have shape {tuple(want.shape)}, but it has shape {tuple(got.shape)}"
+        )
     if not torch.allclose(got.double(), want.double(), atol=atol, rtol=rtol):
         worst = (got.double() - want.double()).abs().max().item()
-        raise ExerciseError(f"{what} is wrong: it differs from the right answer by up to {worst:.3g}")
+        raise ExerciseError(
+            f"{what} is wrong: it differs from the right answer by up to {worst:.3g}"
+        )
 
 
 def passed(name: str, n_cases: int) -> None:

@@ -49,25 +49,33 @@ def check_chain_step(fn: Callable) -> None:
         if isinstance(got, Tensor):
             got = got.detach()
             if got.dim() == 4:
-                raise ExerciseError(f"{what} returned images of shape {tuple(got.shape)}: encode them again and "
-                                    "return the new latents z_(t+1), shape (N, latent_dim)")
+                raise ExerciseError(
+                    f"{what} returned images of shape {tuple(got.shape)}: encode them again and "
+                    "return the new latents z_(t+1), shape (N, latent_dim)"
+                )
             if got.shape == want.shape and not torch.allclose(got, want, atol=1e-5):
                 means = model.encode(model.decode(z), sample=False)
                 if kind == "vae" and torch.allclose(got, means, atol=1e-5):
-                    raise ExerciseError(f"{what} returned the encoder's means: the chain draws z_(t+1) from "
-                                        "Q(Z|X), so call model.encode(x, sample=True, generator=generator)")
+                    raise ExerciseError(
+                        f"{what} returned the encoder's means: the chain draws z_(t+1) from "
+                        "Q(Z|X), so call model.encode(x, sample=True, generator=generator)"
+                    )
                 if kind.startswith("d"):
                     g = torch.Generator().manual_seed(seed)
                     skipped = model.encode(model.decode(z), sample=True, generator=g)
                     if torch.allclose(got, skipped, atol=1e-5):
-                        raise ExerciseError(f"{what} did not corrupt the decoded image: a denoising model's chain "
-                                            "(Eq. 2) draws x~ ~ Q(x~|x) with model.corrupt before encoding")
+                        raise ExerciseError(
+                            f"{what} did not corrupt the decoded image: a denoising model's chain "
+                            "(Eq. 2) draws x~ ~ Q(x~|x) with model.corrupt before encoding"
+                        )
         try:
             expect_close(got, want, what)
         except ExerciseError as err:
-            raise ExerciseError(f"{err}. Decode to the pixel means (model.decode), corrupt with "
-                                "model.corrupt(x, generator=generator), then encode with "
-                                "model.encode(x, sample=True, generator=generator), in that order, so every "
-                                "random draw comes from the generator") from None
+            raise ExerciseError(
+                f"{err}. Decode to the pixel means (model.decode), corrupt with "
+                "model.corrupt(x, generator=generator), then encode with "
+                "model.encode(x, sample=True, generator=generator), in that order, so every "
+                "random draw comes from the generator"
+            ) from None
         cases += 1
     passed("my_chain_step", cases)

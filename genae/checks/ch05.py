@@ -18,7 +18,9 @@ from genae.mcmc import run_chain, sample_prior
 from genae.models import make_model
 
 
-def reference_sample_with_chain(model: nn.Module, n: int, steps: int, generator: torch.Generator) -> Tensor:
+def reference_sample_with_chain(
+    model: nn.Module, n: int, steps: int, generator: torch.Generator
+) -> Tensor:
     """The book's answer: decode the last state of a chain started from P(Z)."""
     z0 = sample_prior(n, model.latent_dim, generator=generator)
     with torch.no_grad():
@@ -31,7 +33,9 @@ def _tiny(kind: str) -> nn.Module:
 
 
 def _run(fn: Callable, model: nn.Module, n: int, steps: int, seed: int) -> Tensor:
-    got = attempt(fn, model, n, steps, torch.Generator().manual_seed(seed), name="sample_with_chain")
+    got = attempt(
+        fn, model, n, steps, torch.Generator().manual_seed(seed), name="sample_with_chain"
+    )
     if isinstance(got, Tensor):
         got = got.detach()
     return got
@@ -40,24 +44,35 @@ def _run(fn: Callable, model: nn.Module, n: int, steps: int, seed: int) -> Tenso
 def check_sample_with_chain(fn: Callable) -> None:
     """Check ``fn(model, n, steps, generator)`` returns the decoded chain state after ``steps`` steps from P(Z)."""
     cases = 0
-    for kind, n, steps, seed in (("vae", 5, 0, 0), ("vae", 6, 3, 1), ("dvae", 4, 2, 2), ("daae", 3, 4, 3)):
+    for kind, n, steps, seed in (
+        ("vae", 5, 0, 0),
+        ("vae", 6, 3, 1),
+        ("dvae", 4, 2, 2),
+        ("daae", 3, 4, 3),
+    ):
         model = _tiny(kind)
         want = reference_sample_with_chain(model, n, steps, torch.Generator().manual_seed(seed))
         got = _run(fn, model, n, steps, seed)
         what = f"sample_with_chain(<{kind}>, n={n}, steps={steps})"
         if isinstance(got, Tensor) and got.shape == (n, model.latent_dim):
-            raise ExerciseError(f"{what} returned latents of shape {tuple(got.shape)}: "
-                                "decode the last state of the chain and return the images (N, C, H, W)")
+            raise ExerciseError(
+                f"{what} returned latents of shape {tuple(got.shape)}: "
+                "decode the last state of the chain and return the images (N, C, H, W)"
+            )
         if steps > 0 and isinstance(got, Tensor) and got.shape == want.shape:
             start = reference_sample_with_chain(model, n, 0, torch.Generator().manual_seed(seed))
             if torch.allclose(got, start, atol=1e-6) and not torch.allclose(want, start, atol=1e-6):
-                raise ExerciseError(f"{what} returned the images of z0 itself: run the chain for `steps` "
-                                    "steps (genae.mcmc.run_chain) and decode its last state")
+                raise ExerciseError(
+                    f"{what} returned the images of z0 itself: run the chain for `steps` "
+                    "steps (genae.mcmc.run_chain) and decode its last state"
+                )
         try:
             expect_close(got, want, what, atol=1e-5)
         except ExerciseError as err:
-            hint = (" Draw z0 with the generator first (sample_prior(n, model.latent_dim, generator=generator)), "
-                    "then pass the same generator to the chain so every random draw comes from it")
+            hint = (
+                " Draw z0 with the generator first (sample_prior(n, model.latent_dim, generator=generator)), "
+                "then pass the same generator to the chain so every random draw comes from it"
+            )
             if kind.startswith("d"):
                 hint += "; a denoising model corrupts each decoded image before encoding it (Eq. 2)"
             raise ExerciseError(f"{err}.{hint}.") from None

@@ -32,7 +32,9 @@ def check_total_variation(fn: Callable) -> None:
     ii, jj = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
     flat = torch.full((1, 1, size, size), 0.3)
     checker = ((ii + jj) % 2).float().view(1, 1, size, size)
-    rows = (ii % 2).float().view(1, 1, size, size)  # horizontal stripes: only vertical neighbours differ
+    rows = (
+        (ii % 2).float().view(1, 1, size, size)
+    )  # horizontal stripes: only vertical neighbours differ
     cols = (jj % 2).float().view(1, 1, size, size)
     g = torch.Generator().manual_seed(0)
     cases = (
@@ -47,15 +49,25 @@ def check_total_variation(fn: Callable) -> None:
         want = reference_total_variation(images)
         got = _call(fn, images)
         if isinstance(got, Tensor) and got.dim() == 0:
-            raise ExerciseError(f"on {what} total_variation returned one number for the whole batch: "
-                                "return one value per image, shape (N,)")
-        if isinstance(got, Tensor) and got.shape == want.shape and not torch.allclose(got, want, atol=1e-5):
+            raise ExerciseError(
+                f"on {what} total_variation returned one number for the whole batch: "
+                "return one value per image, shape (N,)"
+            )
+        if (
+            isinstance(got, Tensor)
+            and got.shape == want.shape
+            and not torch.allclose(got, want, atol=1e-5)
+        ):
             if images is rows or images is cols:
-                raise ExerciseError(f"on {what} the total variation should be {want.item():.3f}, but yours is "
-                                    f"{got.flatten()[0].item():.3f}: count both horizontal and vertical neighbours")
+                raise ExerciseError(
+                    f"on {what} the total variation should be {want.item():.3f}, but yours is "
+                    f"{got.flatten()[0].item():.3f}: count both horizontal and vertical neighbours"
+                )
             if torch.allclose(got, want * _pairs(images), atol=1e-3):
-                raise ExerciseError(f"on {what} your total variation is a sum over pixel pairs; take the mean "
-                                    "(divide by the number of neighbouring pairs) so images of any size compare")
+                raise ExerciseError(
+                    f"on {what} your total variation is a sum over pixel pairs; take the mean "
+                    "(divide by the number of neighbouring pairs) so images of any size compare"
+                )
         expect_close(got, want, f"total_variation on {what}", atol=1e-5)
     passed("total_variation", len(cases))
 

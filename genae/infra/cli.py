@@ -73,8 +73,10 @@ def train(args: argparse.Namespace) -> int:
             log.close()
             checkpoint.save(model, out / MODEL_FILE, history=history, training=settings)
             last = {k: round(v, 4) for k, v in history[-1].items()} if history else {}
-            print(f"trained {settings['kind']} for {len(history)} epoch{'s' * (len(history) != 1)}; "
-                  f"model in {out / MODEL_FILE}; last epoch: {last}")
+            print(
+                f"trained {settings['kind']} for {len(history)} epoch{'s' * (len(history) != 1)}; "
+                f"model in {out / MODEL_FILE}; last epoch: {last}"
+            )
     finally:
         ctx.close()
     return 0
@@ -114,8 +116,9 @@ def interpolate(args: argparse.Namespace) -> int:
     model, device = _load_model(args)
     picks, images = _test_images(args, model, 2 * args.pairs)
     if len(picks) < 2 * args.pairs:
-        raise UsageError(f"--pairs {args.pairs} needs {2 * args.pairs} test images; {args.data} has "
-                         f"{len(picks)}")
+        raise UsageError(
+            f"--pairs {args.pairs} needs {2 * args.pairs} test images; {args.data} has {len(picks)}"
+        )
     images = images.to(device)
     generator = torch.Generator(device=device).manual_seed(args.seed)
     with torch.no_grad():
@@ -185,9 +188,11 @@ def _test_images(args: argparse.Namespace, model, n: int):
     from genae.infra.loader import images_of
 
     if CHANNELS[args.data] != model.channels:
-        raise UsageError(f"--data {args.data} has {CHANNELS[args.data]} channel(s) but the model in "
-                         f"{args.checkpoint} was trained on {model.channels}: use the data set it "
-                         "was trained on")
+        raise UsageError(
+            f"--data {args.data} has {CHANNELS[args.data]} channel(s) but the model in "
+            f"{args.checkpoint} was trained on {model.channels}: use the data set it "
+            "was trained on"
+        )
     data = load_images(args.data, "test", image_size=model.image_size, root=args.root)
     picks = torch.randperm(len(data), generator=torch.Generator().manual_seed(args.seed))[:n]
     return picks, torch.stack([images_of(data[int(i)]) for i in picks])

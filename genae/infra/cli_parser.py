@@ -61,8 +61,9 @@ def steps_list(text: str) -> list[int]:
     try:
         steps = [int(s) for s in text.split(",")]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of whole numbers, "
-                                          "like 0,1,5,10") from None
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a comma-separated list of whole numbers, like 0,1,5,10"
+        ) from None
     if any(s < 0 for s in steps) or len(set(steps)) != len(steps):
         raise argparse.ArgumentTypeError(f"{text!r} must list distinct chain steps >= 0, "
                                          "like 0,1,5,10")
@@ -181,7 +182,9 @@ def build_parser(commands: dict[str, Callable]) -> Parser:
     s.add_argument("--out", type=figure_path, default=Path("samples.png"),
                    help="figure file (default: samples.png)")
 
-    i = chain_command("interpolate", "interpolations after chain steps (figures 3, 6, 8)", data=True)
+    i = chain_command(
+        "interpolate", "interpolations after chain steps (figures 3, 6, 8)", data=True
+    )
     i.add_argument("--pairs", type=whole(1), default=2, help="pairs of test images (default: 2)")
     i.add_argument("--points", type=whole(2), default=8,
                    help="points along each interpolation (default: 8)")

@@ -86,8 +86,9 @@ def check_data(dataset: Dataset) -> None:
     if x.dim() == 4:
         validate.check_pixel_values(x)
     elif not bool(torch.isfinite(x).all()):
-        raise ValueError("the data contain NaN or infinite values: find where they are made and fix "
-                         "them there")
+        raise ValueError(
+            "the data contain NaN or infinite values: find where they are made and fix them there"
+        )
 
 
 class TrainingRun:
