@@ -1,4 +1,5 @@
-"""``python -m genae``: the command line of :mod:`genae.infra.cli` (also under ``torchrun -m genae``)."""
+"""``python -m genae``: the command line of :mod:`genae.infra.cli` (also under ``torchrun -m
+genae``)."""
 
 import sys
 

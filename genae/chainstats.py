@@ -32,7 +32,8 @@ from genae.validate import check_images, check_int, check_tensor
 @torch.no_grad()
 def aggregate_posterior(model: nn.Module, images: Tensor, generator: torch.Generator | None = None,
                         batch_size: int | None = None) -> Tensor:
-    """One draw of z ~ Q(Z|x~), x~ ~ Q(X~|x) for each image x: samples of Q(Z), shape (N, latent_dim), on the CPU.
+    """One draw of z ~ Q(Z|x~), x~ ~ Q(X~|x) for each image x: samples of Q(Z), shape
+    (N, latent_dim), on the CPU.
 
     For a plain model the corruption is the identity, so this is z ~ Q(Z|x).
     This is the stationary distribution of the chain that :func:`genae.mcmc.run_chain`
@@ -43,7 +44,8 @@ def aggregate_posterior(model: nn.Module, images: Tensor, generator: torch.Gener
         images: data images (N, C, H, W) in [0, 1], e.g. a held-out test split.
         generator: random number generator for the corruption and encoder noise,
             on the model's device.
-        batch_size: images encoded at once (``None``: :func:`genae.mcmc.default_chunk_size` of the device).
+        batch_size: images encoded at once (``None``: :func:`genae.mcmc.default_chunk_size` of the
+            device).
     """
     if hasattr(model, "channels") and hasattr(model, "image_size"):
         check_images(images, model.channels, model.image_size)
@@ -79,7 +81,8 @@ def step_sizes(trajectory: Tensor) -> Tensor:
 
 @torch.no_grad()
 def nearest_distance(images: Tensor, reference: Tensor, batch_size: int | None = None) -> Tensor:
-    """Root-mean-square pixel distance from each image to its nearest image in ``reference``: shape (N,).
+    """Root-mean-square pixel distance from each image to its nearest image in ``reference``: shape
+    (N,).
 
     Both are (N, C, H, W) with the same C, H, W. Zero means the image is a copy
     of a reference image; for digits at 32x32 a held-out test image is about
@@ -106,7 +109,8 @@ def nearest_distance(images: Tensor, reference: Tensor, batch_size: int | None =
 
 
 def total_variation(images: Tensor) -> Tensor:
-    """Mean absolute difference between horizontally and vertically neighbouring pixels, per image: shape (N,).
+    """Mean absolute difference between horizontally and vertically neighbouring pixels, per image:
+    shape (N,).
 
     torchmetrics' total variation summed over the image, divided by the number
     of neighbouring pairs, so images of any size compare on the same scale.

@@ -57,9 +57,11 @@ DEFAULT_STEPS = (0, 1, 2, 5, 10, 20, 50)
 INTERPOLATION_STEPS = (0, 1, 5, 10)
 METRICS = ("fid", "kid", "precision", "recall", "mmd_q", "mmd_p", "latent_norm", "confidence")
 PARTS = ("fid_mean", "fid_cov", "kid_se")
-#: +1 where higher is better, -1 where lower is; mmd_p and latent_norm only describe where the chain goes
+#: +1 where higher is better, -1 where lower is; mmd_p and latent_norm only describe where the chain
+#: goes
 BETTER = {"fid": -1, "kid": -1, "precision": 1, "recall": 1, "mmd_q": -1, "confidence": 1}
-#: the chains :func:`evaluate_chain` runs: Eq. 1 as the authors' code runs it, and the Torch7 code's loop
+#: the chains :func:`evaluate_chain` runs: Eq. 1 as the authors' code runs it, and the Torch7 code's
+#: loop
 CHAINS = {"chain": run_chain, "fixed input": run_fixed_input}
 
 
@@ -100,7 +102,8 @@ def _decode(model: nn.Module, z: Tensor, batch_size: int | None = None) -> Tenso
 
 
 class _Reference:
-    """What every measurement compares with: real images, their features and encodings, and prior draws."""
+    """What every measurement compares with: real images, their features and encodings, and prior
+    draws."""
 
     def __init__(self, model: nn.Module | None, extractor, real: Tensor, seed: int, k: int) -> None:
         if not isinstance(real, Tensor) or real.dim() != 4:
@@ -188,18 +191,21 @@ def evaluate_chain(
     decode: str = "mean",
     chain: str = "chain",
 ) -> pd.DataFrame:
-    """Measure samples and slerp midpoints at chosen steps of the chain, against held-out real images.
+    """Measure samples and slerp midpoints at chosen steps of the chain, against held-out real
+    images.
 
     Args:
-        model: a trained model (``encode``, ``decode``, ``corrupt``, ``latent_dim``, ``channels``, ``image_size``).
-        extractor: the feature network (:func:`genae.features.feature_extractor`): ``features(images)``
-            and ``confidence(images)`` (which may return ``None``).
-        real: held-out real images (N, C, H, W) in [0, 1]: the reference; their encodings stand for Q(Z).
-        n_samples: chains started from z0 ~ P(Z); ``None`` takes ``len(real)`` (FID is biased by sample
-            size, so compare rows with equal counts).
+        model: a trained model (``encode``, ``decode``, ``corrupt``, ``latent_dim``, ``channels``,
+            ``image_size``).
+        extractor: the feature network (:func:`genae.features.feature_extractor`):
+            ``features(images)`` and ``confidence(images)`` (which may return ``None``).
+        real: held-out real images (N, C, H, W) in [0, 1]: the reference; their encodings stand for
+            Q(Z).
+        n_samples: chains started from z0 ~ P(Z); ``None`` takes ``len(real)`` (FID is biased by
+            sample size, so compare rows with equal counts).
         steps: the steps at which to measure (0 is z0 itself).
-        sample: the stochastic chain (Eq. 1 and 2) or, with ``False``, the deterministic one (encoder
-            means, no corruption).
+        sample: the stochastic chain (Eq. 1 and 2) or, with ``False``, the deterministic one
+            (encoder means, no corruption).
         interpolation_steps: steps at which to measure slerp midpoints of pairs of held-out images;
             ``None`` or ``()`` skips them.
         n_pairs: how many pairs; ``None`` takes ``n_samples``.
@@ -211,9 +217,9 @@ def evaluate_chain(
             loop, :func:`genae.mcmc.run_fixed_input`).
 
     Returns:
-        A DataFrame with one row per (path, step): ``path`` (``"prior sample"`` or ``"slerp midpoint"``),
-        ``step``, ``sample``, ``decode``, ``chain``, ``n``, then the :data:`METRICS` and :data:`PARTS`
-        columns.
+        A DataFrame with one row per (path, step): ``path`` (``"prior sample"`` or
+        ``"slerp midpoint"``), ``step``, ``sample``, ``decode``, ``chain``, ``n``, then the
+        :data:`METRICS` and :data:`PARTS` columns.
     """
     _check_parts(model, extractor)
     steps = _check_step_list(steps, "steps")
@@ -286,7 +292,8 @@ def _evaluate(
     z0 = sample_prior(n_samples, model.latent_dim, generator=g, device=dev)
     measure("prior sample", run(z0, max(steps)), steps)
     if interpolation_steps:
-        # pairs of distinct held-out images, encoded with the encoder's means, met halfway along the great circle
+        # pairs of distinct held-out images, encoded with the encoder's means, met halfway along the
+        # great circle
         first = torch.randint(len(real), (n_pairs,), generator=torch.Generator().manual_seed(seed))
         second = (
             first
@@ -335,8 +342,8 @@ def real_baseline(model: nn.Module | None, extractor, real_a: Tensor, real_b: Te
 
 def posterior_baseline(model: nn.Module, extractor, real_a: Tensor, real_b: Tensor, k: int = 3,
                        seed: int = 0) -> pd.DataFrame:
-    """Every metric for decoded Q(Z): ``real_a`` encoded with the encoder's noise (corrupted first for a
-    denoising model, as Q(Z) of Eq. 2), then decoded, measured against ``real_b``.
+    """Every metric for decoded Q(Z): ``real_a`` encoded with the encoder's noise (corrupted first
+    for a denoising model, as Q(Z) of Eq. 2), then decoded, measured against ``real_b``.
 
     This is where the chain is meant to land (Lemma 2): a chain that reached Q(Z) scores this row.
     It separates a blurry decoder (this row is far from the real-vs-real row too) from a latent
@@ -360,7 +367,8 @@ def posterior_baseline(model: nn.Module, extractor, real_a: Tensor, real_b: Tens
 
 
 def _columns(df: pd.DataFrame) -> pd.DataFrame:
-    """Identifying columns first, then the metrics in the order of :data:`METRICS`, then :data:`PARTS`."""
+    """Identifying columns first, then the metrics in the order of :data:`METRICS`, then
+    :data:`PARTS`."""
     ids = [c for c in ("path", "step", "sample", "decode", "chain", "n") if c in df]
     return df[ids + [m for m in (*METRICS, *PARTS) if m in df]]
 

@@ -130,7 +130,8 @@ class LinearGaussianAE(nn.Module):
         return z @ self.W.T + self.b
 
     def sample_x(self, mean: Tensor, generator: torch.Generator | None = None) -> Tensor:
-        """A draw from the decoder Q(X|Z) = N(mean, decoder_std^2 I) (``run_chain(..., decode="sample")``)."""
+        """A draw from the decoder Q(X|Z) = N(mean, decoder_std^2 I)
+        (``run_chain(..., decode="sample")``)."""
         self._check(mean, self.data_dim, "data")
         if self.decoder_std == 0:
             return mean
@@ -138,7 +139,8 @@ class LinearGaussianAE(nn.Module):
         return mean + self.decoder_std * noise
 
     def corrupt(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
-        """The corruption Q(x~|x) = N(x, denoise_std^2 I) of Eq. 2; the identity when denoise_std is 0."""
+        """The corruption Q(x~|x) = N(x, denoise_std^2 I) of Eq. 2; the identity when denoise_std is
+        0."""
         self._check(x, self.data_dim, "data")
         if self.denoise_std == 0:
             return x
@@ -158,7 +160,8 @@ class LinearGaussianAE(nn.Module):
 
     def extra_repr(self) -> str:
         return (
-            f"data_dim={self.data_dim}, latent_dim={self.latent_dim}, decoder_std={self.decoder_std:.4g}, "
+            f"data_dim={self.data_dim}, latent_dim={self.latent_dim}, "
+            f"decoder_std={self.decoder_std:.4g}, "
             f"denoise_std={self.denoise_std:.4g}"
         )
 
@@ -189,7 +192,8 @@ def _check_decode(decode: str) -> None:
 
 
 def spectral_radius(M: np.ndarray) -> float:
-    """Largest |eigenvalue| of M; the chain has a stationary distribution exactly when it is below 1."""
+    """Largest |eigenvalue| of M; the chain has a stationary distribution exactly when it is below
+    1."""
     return float(np.abs(np.linalg.eigvals(M)).max())
 
 
@@ -214,7 +218,8 @@ def chain_marginals(model: LinearGaussianAE, start: Gaussian, steps: int, sample
 
 
 def stationary(model: LinearGaussianAE, sample: bool = True, decode: str = "mean") -> Gaussian:
-    """The chain's stationary distribution N((I - M)^-1 m, C), C = M C M^T + Q (a discrete Lyapunov equation).
+    """The chain's stationary distribution N((I - M)^-1 m, C), C = M C M^T + Q (a discrete Lyapunov
+    equation).
 
     Raises ``ValueError`` when the spectral radius of M is >= 1: then z_t drifts
     or spreads without bound and no stationary distribution exists.
@@ -223,9 +228,9 @@ def stationary(model: LinearGaussianAE, sample: bool = True, decode: str = "mean
     rho = spectral_radius(M)
     if rho >= 1:
         raise ValueError(
-            f"this chain has no stationary distribution: the spectral radius of M = AW is {rho:.4g} "
-            ">= 1, so z_t grows or drifts without bound; shrink the encoder or decoder weights "
-            "(A or W) until it is below 1"
+            f"this chain has no stationary distribution: the spectral radius of M = AW is "
+            f"{rho:.4g} >= 1, so z_t grows or drifts without bound; shrink the encoder or decoder "
+            "weights (A or W) until it is below 1"
         )
     mean = np.linalg.solve(np.eye(len(m)) - M, m)
     cov = scipy.linalg.solve_discrete_lyapunov(M, Q)
@@ -248,7 +253,8 @@ def aggregate_posterior(
 
 
 def decoded(model: LinearGaussianAE, z: Gaussian) -> Gaussian:
-    """∫ Q(x|z) p(z) dz = N(W mu + b, W C W^T + s^2 I): what the decoder makes of latents ``z`` ~ N(mu, C).
+    """∫ Q(x|z) p(z) dz = N(W mu + b, W C W^T + s^2 I): what the decoder makes of latents
+    ``z`` ~ N(mu, C).
 
     With ``z`` = P(Z) this is the model's own marginal; with ``z`` = Q(Z) it is
     the left side of the sufficient condition ∫ Q(x|z) Q(z) dz = P(x).

@@ -54,7 +54,8 @@ def decoder_draw(
     model: nn.Module, mean: Tensor, generator: torch.Generator | None = None
 ) -> Tensor:
     """x ~ Q(X|Z) given the decoder's output ``mean``: the model's ``sample_x`` if it has one,
-    else one Bernoulli draw per pixel (the likelihood of a decoder trained with binary cross-entropy)."""
+    else one Bernoulli draw per pixel (the likelihood of a decoder trained with binary
+    cross-entropy)."""
     draw = getattr(model, "sample_x", None)
     if draw is not None:
         return draw(mean, generator=generator)
@@ -68,8 +69,8 @@ def _decoded(model: nn.Module, z: Tensor, decode: str, generator: torch.Generato
 
 def chain_step(model: nn.Module, z: Tensor, sample: bool = True,
                generator: torch.Generator | None = None, decode: str = "mean") -> Tensor:
-    """One transition z_t -> z_{t+1}: decode (mean or draw), corrupt (denoising models, ``sample=True``),
-    encode."""
+    """One transition z_t -> z_{t+1}: decode (mean or draw), corrupt (denoising models,
+    ``sample=True``), encode."""
     x = _decoded(model, z, decode, generator)
     if sample:
         x = model.corrupt(x, generator=generator)  # the identity when denoise_std == 0

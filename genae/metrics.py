@@ -1,4 +1,5 @@
-"""Measuring what the chain of section 3 does to samples: Fréchet distance, MMD, precision and recall.
+"""Measuring what the chain of section 3 does to samples: Fréchet distance, MMD, precision and
+recall.
 
 The paper (section 4.5, figures 4-8) shows the effect of the chain only as
 pictures. These three distances between two sets of vectors (image features or
@@ -30,7 +31,8 @@ from genae.validate import check_int, check_number
 
 
 def _as_features(x: object, name: str, min_rows: int = 2) -> Tensor:
-    """``x`` as a float64 CPU tensor of shape (N, D), N >= ``min_rows``, finite; else a clear error."""
+    """``x`` as a float64 CPU tensor of shape (N, D), N >= ``min_rows``, finite; else a clear
+    error."""
     if isinstance(x, np.ndarray):
         x = torch.from_numpy(x)
     if not isinstance(x, Tensor):
@@ -93,7 +95,8 @@ def frechet_from_stats(mu_a: Tensor, cov_a: Tensor, mu_b: Tensor, cov_b: Tensor)
 
 def frechet_parts(feats_a: Tensor | np.ndarray, feats_b: Tensor | np.ndarray) -> dict[str, float]:
     """The two terms of :func:`frechet_distance`: ``mean`` = |mu_a - mu_b|^2 and ``cov`` = the rest,
-    tr(cov_a) + tr(cov_b) - 2 tr((cov_a cov_b)^(1/2)) (the squared Bures distance of the covariances).
+    tr(cov_a) + tr(cov_b) - 2 tr((cov_a cov_b)^(1/2)) (the squared Bures distance of the
+    covariances).
 
     Both are >= 0 and they sum to the distance (up to its clipping at 0).
     """
@@ -105,7 +108,8 @@ def frechet_parts(feats_a: Tensor | np.ndarray, feats_b: Tensor | np.ndarray) ->
 
 
 def frechet_distance(feats_a: Tensor | np.ndarray, feats_b: Tensor | np.ndarray) -> float:
-    """The Fréchet distance (squared, as FID reports it) between Gaussians fitted to two feature sets.
+    """The Fréchet distance (squared, as FID reports it) between Gaussians fitted to two feature
+    sets.
 
     Args:
         feats_a, feats_b: arrays (N_a, D) and (N_b, D), at least 2 rows each.
@@ -125,7 +129,8 @@ def median_bandwidth(
 ) -> float:
     """The median heuristic: the median distance between distinct points of the pooled sample.
 
-    Pooled samples larger than ``max_points`` are subsampled (with a fixed seed) to bound the memory.
+    Pooled samples larger than ``max_points`` are subsampled (with a fixed seed) to bound the
+    memory.
     """
     x = torch.cat([_as_features(a, "a"), _as_features(b, "b")])
     if len(x) > max_points:
@@ -172,8 +177,8 @@ def mmd(a: Tensor | np.ndarray, b: Tensor | np.ndarray, bandwidth: float | None 
 def kid(
     feats_a: Tensor | np.ndarray, feats_b: Tensor | np.ndarray, degree: int = 3
 ) -> tuple[float, float]:
-    """Kernel inception distance: the unbiased squared MMD with k(x, y) = (x.y / D + 1)^degree, and its
-    standard error.
+    """Kernel inception distance: the unbiased squared MMD with k(x, y) = (x.y / D + 1)^degree, and
+    its standard error.
 
     The estimate is the U-statistic of :func:`mmd` with this kernel (torchmetrics'
     ``KernelInceptionDistance`` averages the same estimate over random subsets); it is unbiased

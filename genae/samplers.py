@@ -1,4 +1,5 @@
-"""Other ways to sample Q(Z) from a trained autoencoder, side by side with the paper's chain (chapter 10).
+"""Other ways to sample Q(Z) from a trained autoencoder, side by side with the paper's chain
+(chapter 10).
 
 The paper starts its chain at P(Z) because "it is impossible to directly sample
 Q(Z)". Every sampler here returns latents for the model's decoder, with one shape:
@@ -8,8 +9,10 @@ images), then ``sample(n, generator)`` returning a CPU tensor (n, latent_dim).
 - :class:`PriorSampler`: z ~ P(Z) = N(0, I), the chain's step 0;
 - :class:`ChainSampler`: a start sampler's draws walked k steps by :func:`genae.mcmc.run_chain`
   (from P(Z) as in the paper, or from the mixture);
-- :class:`PosteriorSampler`: Q(Z) itself, z ~ Q(Z|x) for training images x, a reference that memorises;
-- :class:`MixtureSampler`: an ex-post Gaussian mixture on the training encodings (Ghosh et al. 2020);
+- :class:`PosteriorSampler`: Q(Z) itself, z ~ Q(Z|x) for training images x, a reference that
+  memorises;
+- :class:`MixtureSampler`: an ex-post Gaussian mixture on the training encodings (Ghosh et al.
+  2020);
 - :class:`TwoStageSampler`: a second, small VAE on the encodings (Dai & Wipf 2019), trained by
   :func:`genae.train.fit`;
 - :class:`RatioSampler`: rejection sampling of P(Z) with a density ratio, here the AAE's adversary
@@ -43,13 +46,15 @@ class NotFittedError(RuntimeError):
 
 
 class Sampler:
-    """What every sampler shares: a name, a fitted flag, and the checks on ``sample``'s arguments."""
+    """What every sampler shares: a name, a fitted flag, and the checks on ``sample``'s
+    arguments."""
 
     name = "sampler"
     fitted = True  # samplers that learn something from data set this to False until fit
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
-        """``n`` latents (n, latent_dim) on the CPU; the same generator state gives the same latents."""
+        """``n`` latents (n, latent_dim) on the CPU; the same generator state gives the same
+        latents."""
         check_steps(n, "n")
         if not self.fitted:
             raise NotFittedError(
@@ -79,7 +84,8 @@ def _check_codes(codes: object, latent_dim: int | None = None) -> Tensor:
 
 
 class PriorSampler(Sampler):
-    """z ~ P(Z) = N(0, I): what the decoder was trained to accept, and the chain's starting point."""
+    """z ~ P(Z) = N(0, I): what the decoder was trained to accept, and the chain's starting
+    point."""
 
     name = "prior"
 
@@ -91,7 +97,8 @@ class PriorSampler(Sampler):
 
 
 class ChainSampler(Sampler):
-    """z_0 from ``start`` (P(Z) by default), then ``steps`` steps of the chain z_{t+1} ~ T(z | z_t) (Eq. 1/2)."""
+    """z_0 from ``start`` (P(Z) by default), then ``steps`` steps of the chain z_{t+1} ~ T(z | z_t)
+    (Eq. 1/2)."""
 
     def __init__(
         self, model: nn.Module, steps: int = 10, start: Sampler | None = None, sample: bool = True
@@ -109,7 +116,8 @@ class ChainSampler(Sampler):
 
 
 class PosteriorSampler(Sampler):
-    """Q(Z) itself: z ~ Q(Z|x~), x~ ~ Q(X~|x) for training images x drawn at random (with replacement).
+    """Q(Z) itself: z ~ Q(Z|x~), x~ ~ Q(X~|x) for training images x drawn at random (with
+    replacement).
 
     ``last_indices`` holds the training images the last draw came from, so a reader can see how
     close each sample is to its own image: this sampler reproduces the training set.
@@ -139,10 +147,12 @@ class PosteriorSampler(Sampler):
 
 
 class MixtureSampler(Sampler):
-    """An ex-post Gaussian mixture density estimate of Q(Z) (Ghosh et al. 2020): 10 full-covariance components.
+    """An ex-post Gaussian mixture density estimate of Q(Z) (Ghosh et al. 2020): 10 full-covariance
+    components.
 
-    scikit-learn's ``GaussianMixture`` runs EM; sampling picks a component k with probability pi_k and
-    draws z = mu_k + L_k eps, with L_k L_k^T = Sigma_k and eps ~ N(0, I), from the torch generator.
+    scikit-learn's ``GaussianMixture`` runs EM; sampling picks a component k with probability pi_k
+    and draws z = mu_k + L_k eps, with L_k L_k^T = Sigma_k and eps ~ N(0, I), from the torch
+    generator.
     """
 
     name = "mixture"
@@ -186,7 +196,8 @@ class MixtureSampler(Sampler):
 
 
 class SecondStageVAE(nn.Module):
-    """Dai & Wipf's second stage: a fully connected VAE on codes z, with u ~ N(0, I) and a learned variance.
+    """Dai & Wipf's second stage: a fully connected VAE on codes z, with u ~ N(0, I) and a learned
+    variance.
 
     p(z|u) = N(g(u), gamma I) with gamma learned, q(u|z) = N(mu(z), diag sigma(z)^2). The codes are
     standardised (``shift``, ``scale``) first. It has what :func:`genae.train.fit` trains: ``loss``,
@@ -228,13 +239,15 @@ class SecondStageVAE(nn.Module):
         return mu + log_sigma.exp() * torch.randn(mu.shape, generator=generator, device=mu.device)
 
     def decode(self, u: Tensor, noise: Tensor | None = None) -> Tensor:
-        """z ~ p(z|u) = g(u) + sqrt(gamma) * noise, back on the codes' scale; ``noise`` ~ N(0, I) (drawn if None)."""
+        """z ~ p(z|u) = g(u) + sqrt(gamma) * noise, back on the codes' scale; ``noise`` ~ N(0, I)
+        (drawn if None)."""
         mean = self.decoder(u)
         noise = torch.randn_like(mean) if noise is None else noise
         return (mean + (self.log_gamma / 2).exp() * noise) * self.scale + self.shift
 
     def loss(self, z: Tensor) -> dict[str, Tensor]:
-        """Gaussian negative log-likelihood with learned gamma, and KL(q(u|z) || N(0, I)); per code."""
+        """Gaussian negative log-likelihood with learned gamma, and KL(q(u|z) || N(0, I)); per
+        code."""
         x = (z - self.shift) / self.scale
         mu, log_sigma = self.encoder(x).chunk(2, dim=1)
         u = mu + log_sigma.exp() * torch.randn_like(mu)
@@ -248,7 +261,8 @@ class SecondStageVAE(nn.Module):
 
 
 class TwoStageSampler(Sampler):
-    """Two-stage VAE (Dai & Wipf 2019): u ~ N(0, I), z ~ p(z|u) of a second VAE trained on the encodings."""
+    """Two-stage VAE (Dai & Wipf 2019): u ~ N(0, I), z ~ p(z|u) of a second VAE trained on the
+    encodings."""
 
     name = "two-stage VAE"
     fitted = False
@@ -266,7 +280,8 @@ class TwoStageSampler(Sampler):
         self.seed, self.progress = seed, progress
 
     def fit(self, codes: Tensor, device: str | torch.device | None = "cpu") -> TwoStageSampler:
-        """Train the second VAE on training encodings (N, latent_dim) with :func:`genae.train.fit`."""
+        """Train the second VAE on training encodings (N, latent_dim) with
+        :func:`genae.train.fit`."""
         x = _check_codes(codes).float()
         torch.manual_seed(self.seed)
         self.vae = SecondStageVAE(
@@ -300,9 +315,9 @@ class TwoStageSampler(Sampler):
 class RatioSampler(Sampler):
     """Rejection sampling of P(Z) towards Q(Z) with an estimated log density ratio log Q(z)/P(z).
 
-    Each z ~ P(Z) is accepted with probability min(1, exp(log_ratio(z) - log_M)): exact for Q(Z) when
-    log_M >= sup log Q/P; capped (Azadi et al. 2019) when log_M is a high quantile of log_ratio over
-    prior draws. :meth:`for_adversary` takes the ratio from an AAE's adversary: trained to tell
+    Each z ~ P(Z) is accepted with probability min(1, exp(log_ratio(z) - log_M)): exact for Q(Z)
+    when log_M >= sup log Q/P; capped (Azadi et al. 2019) when log_M is a high quantile of log_ratio
+    over prior draws. :meth:`for_adversary` takes the ratio from an AAE's adversary: trained to tell
     P(Z) (label 1) from Q(Z), its logit estimates log P(z)/Q(z), so log Q/P = -logit.
     ``acceptance`` is the share of proposals accepted in the last draw.
     """
@@ -328,7 +343,8 @@ class RatioSampler(Sampler):
 
     @classmethod
     def for_adversary(cls, model: nn.Module, **kwargs) -> RatioSampler:
-        """The sampler for an AAE or DAAE, whose adversary's logit is log P(z)/Q(z) at its optimum."""
+        """The sampler for an AAE or DAAE, whose adversary's logit is log P(z)/Q(z) at its
+        optimum."""
         if not isinstance(getattr(model, "adversary", None), nn.Module):
             raise TypeError(
                 f"the adversary sampler needs an AAE or DAAE (a model with an adversary); "
@@ -347,7 +363,8 @@ class RatioSampler(Sampler):
     def fit(
         self, log_cap: float | None = None, generator: torch.Generator | None = None
     ) -> RatioSampler:
-        """Set log_M: ``log_cap`` when given, else the ``quantile`` of log_ratio over ``n_fit`` prior draws."""
+        """Set log_M: ``log_cap`` when given, else the ``quantile`` of log_ratio over ``n_fit``
+        prior draws."""
         if log_cap is None:
             z = sample_prior(
                 self.n_fit, self.latent_dim, generator=generator, device=_device_of(generator)
@@ -403,7 +420,8 @@ def compare(
         extractor: the feature network (:func:`genae.features.feature_extractor`).
         real: held-out images, the reference for FID, KID, precision and recall.
         train_images: the training split, for each sample's distance to its nearest training image.
-        q_latents: draws of Q(Z) for the MMD (:func:`genae.chainstats.aggregate_posterior` of ``real``).
+        q_latents: draws of Q(Z) for the MMD (:func:`genae.chainstats.aggregate_posterior` of
+            ``real``).
         n: samples per sampler.
         seed: seeds every sampler's generator (each starts from the same state).
 

@@ -1,4 +1,5 @@
-"""Reading the measurements of :mod:`genae.evaluate` over training seeds (the book's answer to section 4.5).
+"""Reading the measurements of :mod:`genae.evaluate` over training seeds (the book's answer to
+section 4.5).
 
 A difference between step 0 and step 10 means something only if it is larger
 than the spread between models trained with different seeds. :func:`summarise`
@@ -33,7 +34,8 @@ def _check_columns(table: pd.DataFrame, needed: Sequence[str]) -> None:
 
 def summarise(table: pd.DataFrame, by: Sequence[str], metrics: Sequence[str] = METRICS,
               digits: int = 3) -> pd.DataFrame:
-    """Mean ± standard deviation (over the rows sharing ``by``, e.g. seeds) of each metric, as display strings."""
+    """Mean ± standard deviation (over the rows sharing ``by``, e.g. seeds) of each metric, as
+    display strings."""
     _check_columns(table, by)
     metrics = [m for m in metrics if m in table]
     grouped = table.groupby(list(by), sort=False)[metrics]
@@ -48,7 +50,8 @@ def summarise(table: pd.DataFrame, by: Sequence[str], metrics: Sequence[str] = M
 
 
 def paired_p_value(changes: np.ndarray) -> float:
-    """Two-sided p-value of a paired t-test that the mean change is 0 (1.0 for fewer than 2 changes).
+    """Two-sided p-value of a paired t-test that the mean change is 0 (1.0 for fewer than 2
+    changes).
 
     Changes that are all equal have no spread: p is 0 if they are non-zero, 1 if they are all zero.
     """
@@ -72,19 +75,20 @@ def paired_interval(changes: np.ndarray, level: float = 0.95) -> tuple[float, fl
 
 
 def detectable_change(n: int, alpha: float = 0.05, power_target: float = 0.8) -> float:
-    """The smallest mean change, in standard deviations of the per-seed changes (Cohen's d_z), that a
-    two-sided paired t-test on ``n`` seeds detects with probability ``power_target`` at level ``alpha``.
+    """The smallest mean change, in standard deviations of the per-seed changes (Cohen's d_z), that
+    a two-sided paired t-test on ``n`` seeds detects with probability ``power_target`` at level
+    ``alpha``.
 
-    Solved from the noncentral t distribution of the statistic, t ~ t'(n - 1, d_z sqrt(n)), its power
-    integrated numerically.
+    Solved from the noncentral t distribution of the statistic, t ~ t'(n - 1, d_z sqrt(n)), its
+    power integrated numerically.
     """
     check_int(n, "n", low=2, what=" (seeds)")
     df = n - 1
     crit = stats.t.ppf(1 - alpha / 2, df)
 
     def power(d: float) -> float:
-        # P(|T| > crit) for T = (N(0, 1) + d sqrt(n)) / sqrt(V / df), V ~ chi2(df), integrated over V
-        # (scipy's noncentral t is unstable for one degree of freedom)
+        # P(|T| > crit) for T = (N(0, 1) + d sqrt(n)) / sqrt(V / df), V ~ chi2(df), integrated over
+        # V (scipy's noncentral t is unstable for one degree of freedom)
         nc = d * np.sqrt(n)
 
         def given(v: float) -> float:
@@ -114,13 +118,13 @@ def step_changes(
     """How each metric changes from ``from_step`` to ``to_step``, per group, paired by ``seed``.
 
     Returns one row per (group, metric): ``from`` and ``to`` (means over seeds), ``change`` (mean of
-    the per-seed changes), ``sd`` (their standard deviation), ``n`` (seeds), ``direction`` of the mean
-    change (``"better"`` or ``"worse"`` for the metrics in :data:`genae.evaluate.BETTER`, ``"higher"``
-    or ``"lower"`` for the others, ``"unchanged"`` for none), ``agree`` (how many seeds changed in
-    that direction), ``p`` (paired t-test), ``low`` and ``high`` (the 1 - ``alpha`` confidence
-    interval of the mean change), ``effect`` (Cohen's d_z: mean change / sd) and ``verdict``: the
-    direction when p < ``alpha``, else ``"no clear change"`` (with few seeds only large,
-    consistent changes pass; :func:`detectable_change` says how large).
+    the per-seed changes), ``sd`` (their standard deviation), ``n`` (seeds), ``direction`` of the
+    mean change (``"better"`` or ``"worse"`` for the metrics in :data:`genae.evaluate.BETTER`,
+    ``"higher"`` or ``"lower"`` for the others, ``"unchanged"`` for none), ``agree`` (how many seeds
+    changed in that direction), ``p`` (paired t-test), ``low`` and ``high`` (the 1 - ``alpha``
+    confidence interval of the mean change), ``effect`` (Cohen's d_z: mean change / sd) and
+    ``verdict``: the direction when p < ``alpha``, else ``"no clear change"`` (with few seeds only
+    large, consistent changes pass; :func:`detectable_change` says how large).
     """
     _check_columns(table, [*by, seed, "step"])
     for step in (from_step, to_step):
@@ -193,7 +197,8 @@ def _number(x: float) -> str:
 
 def verdict_sentence(changes: pd.DataFrame, label: str, metrics: Sequence[str] = QUALITY,
                      parts: pd.DataFrame | None = None) -> str:
-    """One sentence on one group's changes (rows of :func:`step_changes` for one model and comparison).
+    """One sentence on one group's changes (rows of :func:`step_changes` for one model and
+    comparison).
 
     Names a clear improvement or worsening only where the paired test carries it, lists the rest as
     "no clear change", and, where clear changes disagree (one metric better, another worse), says
@@ -233,7 +238,7 @@ def verdict_sentence(changes: pd.DataFrame, label: str, metrics: Sequence[str] =
             mean, cov = term["fid_mean"]["change"], term["fid_cov"]["change"]
             bigger = "mean" if abs(mean) >= abs(cov) else "covariance"
             text += (
-                f" Of the Fréchet distance, the mean term moved by {_number(mean)} and the covariance "
-                f"term by {_number(cov)}: the {bigger} term moved more."
+                f" Of the Fréchet distance, the mean term moved by {_number(mean)} and the "
+                f"covariance term by {_number(cov)}: the {bigger} term moved more."
             )
     return text

@@ -2,7 +2,12 @@ import pytest
 import torch
 
 from genae.checks import ExerciseError
-from genae.checks.ch10 import check_acceptance, check_mixture_sample, reference_acceptance, reference_mixture_sample
+from genae.checks.ch10 import (
+    check_acceptance,
+    check_mixture_sample,
+    reference_acceptance,
+    reference_mixture_sample,
+)
 
 
 def test_reference_mixture_sample_passes(capsys):

@@ -5,7 +5,14 @@ import pytest
 import torch
 from scipy import linalg
 
-from genae.metrics import frechet_distance, frechet_from_stats, gaussian_stats, median_bandwidth, mmd, precision_recall
+from genae.metrics import (
+    frechet_distance,
+    frechet_from_stats,
+    gaussian_stats,
+    median_bandwidth,
+    mmd,
+    precision_recall,
+)
 
 
 def gen(seed):

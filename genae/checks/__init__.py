@@ -20,7 +20,8 @@ class ExerciseError(AssertionError):
 
 
 def attempt(fn: Callable, *args: Any, name: str | None = None, **kwargs: Any) -> Any:
-    """Call the student's ``fn``; turn a stub's NotImplementedError or a crash into a clear ExerciseError."""
+    """Call the student's ``fn``; turn a stub's NotImplementedError or a crash into a clear
+    ExerciseError."""
     label = name or getattr(fn, "__name__", "your function")
     try:
         return fn(*args, **kwargs)
@@ -35,7 +36,8 @@ def attempt(fn: Callable, *args: Any, name: str | None = None, **kwargs: Any) ->
 def expect_close(
     got: Any, want: torch.Tensor, what: str, atol: float = 1e-5, rtol: float = 1e-4
 ) -> None:
-    """Raise ExerciseError unless ``got`` is a tensor of ``want``'s shape whose values are close to it."""
+    """Raise ExerciseError unless ``got`` is a tensor of ``want``'s shape whose values are close to
+    it."""
     if not isinstance(got, torch.Tensor):
         raise ExerciseError(f"{what} should be a torch.Tensor, but it is a {type(got).__name__}")
     if got.shape != want.shape:

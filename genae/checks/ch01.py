@@ -18,14 +18,16 @@ from genae.checks import ExerciseError, attempt, expect_close, passed
 
 
 def reference_kl_divergence(mu: Tensor, log_sigma: Tensor) -> Tensor:
-    """KL(N(mu, diag sigma^2) || N(0, I)) for each row: 0.5 * sum(mu^2 + sigma^2 - log sigma^2 - 1)."""
+    """KL(N(mu, diag sigma^2) || N(0, I)) for each row: 0.5 *
+    sum(mu^2 + sigma^2 - log sigma^2 - 1)."""
     return 0.5 * (mu.pow(2) + (2 * log_sigma).exp() - 2 * log_sigma - 1).sum(-1)
 
 
 def reference_reparameterise(
     mu: Tensor, log_sigma: Tensor, generator: torch.Generator | None = None
 ) -> Tensor:
-    """A draw from N(mu, diag sigma^2) written as mu + sigma * eps, eps ~ N(0, I), so gradients reach mu and sigma."""
+    """A draw from N(mu, diag sigma^2) written as mu + sigma * eps, eps ~ N(0, I), so gradients
+    reach mu and sigma."""
     eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype, device=mu.device)
     return mu + log_sigma.exp() * eps
 
@@ -41,7 +43,8 @@ def _kl_cases() -> list[tuple[Tensor, Tensor]]:
 
 
 def check_kl_divergence(fn: Callable) -> None:
-    """Check ``fn(mu, log_sigma)`` returns KL(N(mu, diag exp(log_sigma)^2) || N(0, I)) per row, shape (N,)."""
+    """Check ``fn(mu, log_sigma)`` returns KL(N(mu, diag exp(log_sigma)^2) || N(0, I)) per row,
+    shape (N,)."""
     for i, (mu, log_sigma) in enumerate(_kl_cases()):
         got = attempt(fn, mu.clone(), log_sigma.clone(), name="kl_divergence")
         want = kl_divergence(Normal(mu, log_sigma.exp()), Normal(0.0, 1.0)).sum(-1)
@@ -81,7 +84,8 @@ def check_kl_divergence(fn: Callable) -> None:
 
 
 def check_reparameterise(fn: Callable) -> None:
-    """Check ``fn(mu, log_sigma, generator)`` draws z ~ N(mu, diag sigma^2) as mu + sigma * eps, with gradients."""
+    """Check ``fn(mu, log_sigma, generator)`` draws z ~ N(mu, diag sigma^2) as mu + sigma * eps,
+    with gradients."""
     rows = 20_000
     mu0 = torch.tensor([0.5, -1.0, 2.0, 0.0])
     log_sigma0 = torch.tensor([-1.0, 0.0, 0.7, 0.2])

@@ -19,7 +19,8 @@ from genae.models import make_model
 
 
 def reference_chain_step(model: nn.Module, z: Tensor, generator: torch.Generator) -> Tensor:
-    """The book's answer: x = d(z) (pixel means), x~ ~ Q(x~|x) for denoising models, z' ~ Q(Z|x~)."""
+    """The book's answer: x = d(z) (pixel means), x~ ~ Q(x~|x) for denoising models,
+    z' ~ Q(Z|x~)."""
     with torch.no_grad():
         x = model.decode(z)
         x = model.corrupt(x, generator=generator)  # the identity for the VAE and the AAE
@@ -37,7 +38,8 @@ def _same(fn: Callable, model: nn.Module, z: Tensor, seed: int) -> Tensor:
 
 
 def check_chain_step(fn: Callable) -> None:
-    """Check ``fn(model, z, generator)`` returns z_{t+1} for a batch z_t of shape (N, latent_dim), by Eq. 1 or 2."""
+    """Check ``fn(model, z, generator)`` returns z_{t+1} for a batch z_t of shape (N, latent_dim),
+    by Eq. 1 or 2."""
     cases = 0
     for kind, n, seed in (("vae", 5, 0), ("dvae", 4, 1), ("aae", 3, 2), ("daae", 6, 3)):
         model = _tiny(kind)

@@ -22,7 +22,8 @@ from genae.linear import LinearGaussianAE, spectral_radius, stationary, transiti
 def _case(
     seed: int, data_dim: int, latent_dim: int, decoder_std: float, denoise_std: float
 ) -> LinearGaussianAE:
-    """A random linear autoencoder with a stable, non-symmetric M = AW and a full encoder covariance."""
+    """A random linear autoencoder with a stable, non-symmetric M = AW and a full encoder
+    covariance."""
     rng = np.random.default_rng(seed)
     W = rng.normal(size=(data_dim, latent_dim))
     A = rng.normal(size=(latent_dim, data_dim))
@@ -67,11 +68,15 @@ def _unpack(got: object, n: int, name: str) -> tuple:
 
 
 def check_transition(fn: Callable) -> None:
-    """Check ``fn(W, b, A, c, S, decoder_std, denoise_std)`` returns (M, m, Q) of one step of the chain."""
+    """Check ``fn(W, b, A, c, S, decoder_std, denoise_std)`` returns (M, m, Q) of one step of the
+    chain."""
     for seed, d, k, s, sigma_n in CASES:
         model = _case(seed, d, k, s, sigma_n)
         args = _arrays(model)
-        what = f"my_transition on a case with data_dim={d}, latent_dim={k}, decoder_std={s}, denoise_std={sigma_n}"
+        what = (
+            f"my_transition on a case with data_dim={d}, latent_dim={k}, decoder_std={s}, "
+            f"denoise_std={sigma_n}"
+        )
         M, m, Q = _unpack(attempt(fn, **args, name="my_transition"), 3, "my_transition")
         want_M, want_m, want_Q = (torch.from_numpy(a) for a in transition(model, decode="sample"))
         if (
@@ -109,7 +114,8 @@ def check_transition(fn: Callable) -> None:
 
 
 def check_stationary(fn: Callable) -> None:
-    """Check ``fn(M, m, Q)`` returns (mean, cov) of the stationary distribution, and raises ValueError without one."""
+    """Check ``fn(M, m, Q)`` returns (mean, cov) of the stationary distribution, and raises
+    ValueError without one."""
     for seed, d, k, s, sigma_n in CASES:
         model = _case(seed, d, k, s, sigma_n)
         M, m, Q = transition(model, decode="sample")
@@ -155,8 +161,8 @@ def check_stationary(fn: Callable) -> None:
         ) from err
     else:
         raise ExerciseError(
-            "my_stationary returned an answer for M with spectral radius 1.05 >= 1, where z_t grows "
-            "without bound and no stationary distribution exists: raise ValueError instead"
+            "my_stationary returned an answer for M with spectral radius 1.05 >= 1, where z_t "
+            "grows without bound and no stationary distribution exists: raise ValueError instead"
         )
     passed("my_stationary", len(CASES) + 1)
 

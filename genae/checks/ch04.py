@@ -19,12 +19,14 @@ from genae.checks import ExerciseError, attempt, expect_close, passed
 
 
 def reference_reconstruction_loss(x: Tensor, logits: Tensor) -> Tensor:
-    """Binary cross-entropy of ``x`` under sigmoid(``logits``), summed over pixels, mean over the batch."""
+    """Binary cross-entropy of ``x`` under sigmoid(``logits``), summed over pixels, mean over the
+    batch."""
     return F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1).mean()
 
 
 def reference_aae_losses(real_logit: Tensor, fake_logit: Tensor) -> tuple[Tensor, Tensor]:
-    """(adversary's loss, encoder's loss): 0.5 [-log D(z_prior) - log(1 - D(e(x)))] and -log D(e(x)), batch means."""
+    """(adversary's loss, encoder's loss): 0.5 [-log D(z_prior) - log(1 - D(e(x)))] and
+    -log D(e(x)), batch means."""
     adversary = 0.5 * (
         F.binary_cross_entropy_with_logits(real_logit, torch.ones_like(real_logit))
         + F.binary_cross_entropy_with_logits(fake_logit, torch.zeros_like(fake_logit))
@@ -45,7 +47,8 @@ def _scalar(got, what: str) -> Tensor:
 
 
 def check_reconstruction_loss(fn: Callable) -> None:
-    """Check ``fn(x, logits)`` for images ``x`` in [0, 1] and decoder logits of the same shape (N, C, H, W)."""
+    """Check ``fn(x, logits)`` for images ``x`` in [0, 1] and decoder logits of the same shape
+    (N, C, H, W)."""
     g = torch.Generator().manual_seed(4)
     cases = [
         (torch.rand(5, 1, 4, 4, generator=g), 3 * torch.randn(5, 1, 4, 4, generator=g)),
@@ -75,7 +78,8 @@ def check_reconstruction_loss(fn: Callable) -> None:
 
 
 def check_aae_losses(fn: Callable) -> None:
-    """Check ``fn(real_logit, fake_logit)`` returns (adversary_loss, encoder_loss) as the AAE is trained."""
+    """Check ``fn(real_logit, fake_logit)`` returns (adversary_loss, encoder_loss) as the AAE is
+    trained."""
     g = torch.Generator().manual_seed(6)
     cases = [(torch.randn(8, generator=g), torch.randn(8, generator=g)),
              (torch.full((3,), 4.0), torch.full((3,), -4.0)),  # an adversary that is winning

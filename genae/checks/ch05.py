@@ -42,7 +42,8 @@ def _run(fn: Callable, model: nn.Module, n: int, steps: int, seed: int) -> Tenso
 
 
 def check_sample_with_chain(fn: Callable) -> None:
-    """Check ``fn(model, n, steps, generator)`` returns the decoded chain state after ``steps`` steps from P(Z)."""
+    """Check ``fn(model, n, steps, generator)`` returns the decoded chain state after ``steps``
+    steps from P(Z)."""
     cases = 0
     for kind, n, steps, seed in (
         ("vae", 5, 0, 0),
@@ -70,7 +71,8 @@ def check_sample_with_chain(fn: Callable) -> None:
             expect_close(got, want, what, atol=1e-5)
         except ExerciseError as err:
             hint = (
-                " Draw z0 with the generator first (sample_prior(n, model.latent_dim, generator=generator)), "
+                " Draw z0 with the generator first "
+                "(sample_prior(n, model.latent_dim, generator=generator)), "
                 "then pass the same generator to the chain so every random draw comes from it"
             )
             if kind.startswith("d"):

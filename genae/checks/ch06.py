@@ -1,4 +1,5 @@
-"""Checks for chapter 6 (interpolation, figures 1, 3, 6 and 8): spherical interpolation (White, 2016).
+"""Checks for chapter 6 (interpolation, figures 1, 3, 6 and 8): spherical interpolation (White,
+2016).
 
 :func:`check_slerp` compares the student's ``my_slerp(z_a, z_b, steps)`` with
 :func:`genae.interpolate.slerp` on the cases that matter: the shape of the
@@ -28,7 +29,8 @@ def _call(fn: Callable, z_a: Tensor, z_b: Tensor, steps: int, what: str) -> Tens
 
 
 def check_slerp(fn: Callable) -> None:
-    """Check ``fn(z_a, z_b, steps)`` against :func:`genae.interpolate.slerp`; raise ExerciseError on a mistake."""
+    """Check ``fn(z_a, z_b, steps)`` against :func:`genae.interpolate.slerp`; raise ExerciseError on
+    a mistake."""
     g = torch.Generator().manual_seed(0)
     a, b = (
         torch.randn(3, 16, generator=g, dtype=torch.float64),
@@ -59,7 +61,8 @@ def check_slerp(fn: Callable) -> None:
     if not torch.allclose(norms, torch.ones_like(norms), atol=1e-5):
         lo, hi = norms.min().item(), norms.max().item()
         hint = (
-            " (a straight line between them, linear interpolation, sags inside the sphere like this)"
+            " (a straight line between them, linear interpolation, sags inside the sphere "
+            "like this)"
             if hi <= 1 + 1e-5
             else ""
         )

@@ -38,7 +38,8 @@ CASES: tuple[tuple[Sequence[float], float, int | None, str], ...] = (
 
 
 def reference_burn_in(stats: Sequence[float], floor: float) -> int | None:
-    """The first step t with stats[s] <= floor for every s >= t; None when the last value is above the floor."""
+    """The first step t with stats[s] <= floor for every s >= t; None when the last value is above
+    the floor."""
     values = torch.as_tensor(np.asarray(stats, dtype=float))
     above = torch.nonzero(values > floor).flatten()
     if len(above) == 0:
@@ -68,8 +69,8 @@ def check_burn_in(fn: Callable) -> None:
             )
         if int(got) != want:
             hint = (
-                " Your answer is the first step below the floor; the chain must also stay below it from "
-                "then on (look for the last step above the floor instead)"
+                " Your answer is the first step below the floor; the chain must also stay below "
+                "it from then on (look for the last step above the floor instead)"
                 if stats[int(got)] <= floor
                 else ""
             )

@@ -1,4 +1,5 @@
-"""Checks for chapter 8 (what denoising reveals, section 4.5): total variation as a measure of sharpness.
+"""Checks for chapter 8 (what denoising reveals, section 4.5): total variation as a measure of
+sharpness.
 
 :func:`check_total_variation` tests the student's ``total_variation(images)``:
 for a batch (N, C, H, W), the mean absolute difference between neighbouring

@@ -21,7 +21,8 @@ from genae.metrics import mmd, precision_recall
 
 
 def reference_mmd(a: Tensor, b: Tensor, bandwidth: float) -> float:
-    """The book's answer: the unbiased squared MMD with the Gaussian kernel exp(-|x - y|^2 / (2 h^2))."""
+    """The book's answer: the unbiased squared MMD with the Gaussian kernel
+    exp(-|x - y|^2 / (2 h^2))."""
 
     def k(x, y):
         return torch.exp(-torch.cdist(x, y).square() / (2 * bandwidth**2))
@@ -65,7 +66,8 @@ def _mmd_variant(
 
 
 def check_mmd(fn: Callable) -> None:
-    """Check ``fn(a, b, bandwidth)`` returns the unbiased squared MMD with a Gaussian kernel of width ``bandwidth``."""
+    """Check ``fn(a, b, bandwidth)`` returns the unbiased squared MMD with a Gaussian kernel of
+    width ``bandwidth``."""
     g = torch.Generator().manual_seed(9)
     cases = [
         (
@@ -94,7 +96,8 @@ def check_mmd(fn: Callable) -> None:
             (
                 _mmd_variant(a, b, h, biased=True),
                 "that is the biased estimate: leave out the i = j terms "
-                "k(a_i, a_i) = 1 (divide the rest by m(m-1), not m^2), so that the estimate of 0 is unbiased",
+                "k(a_i, a_i) = 1 (divide the rest by m(m-1), not m^2), so that the estimate of 0 "
+                "is unbiased",
             ),
             (
                 _mmd_variant(a, b, h, scale=1.0),
@@ -145,7 +148,8 @@ def _pr_variant(real: Tensor, fake: Tensor, k: int, radius_k: int) -> tuple[floa
 
 
 def check_precision_recall(fn: Callable) -> None:
-    """Check ``fn(real, fake, k)`` returns ``(precision, recall)`` as in Kynkäänniemi et al. (2019)."""
+    """Check ``fn(real, fake, k)`` returns ``(precision, recall)`` as in Kynkäänniemi et al.
+    (2019)."""
     g = torch.Generator().manual_seed(19)
     real = torch.randn(60, 2, generator=g, dtype=torch.float64)
     cases = [
@@ -172,7 +176,8 @@ def check_precision_recall(fn: Callable) -> None:
         if all(math.isclose(x, y, abs_tol=1e-9) for x, y in zip(got, want[::-1])):
             raise ExerciseError(
                 f"{what} returned {got}, the right numbers swapped: precision is the share of "
-                "fake samples inside the real manifold, recall the share of real ones inside the fake"
+                "fake samples inside the real manifold, recall the share of real ones inside "
+                "the fake"
             )
         if k > 1 and all(
             math.isclose(x, y, abs_tol=1e-9) for x, y in zip(got, _pr_variant(real_x, fake_x, k, k))

@@ -20,7 +20,8 @@ from genae.checks import ExerciseError, attempt, expect_close, passed
 
 def reference_mixture_sample(weights: Tensor, means: Tensor, covs: Tensor, n: int,
                              generator: torch.Generator | None = None) -> Tensor:
-    """The book's answer: k ~ Categorical(weights), z = means[k] + L_k eps with L_k L_k^T = covs[k]."""
+    """The book's answer: k ~ Categorical(weights), z = means[k] + L_k eps with
+    L_k L_k^T = covs[k]."""
     k = torch.multinomial(weights, n, replacement=True, generator=generator)
     eps = torch.randn(n, means.shape[1], generator=generator, dtype=means.dtype)
     return means[k] + (torch.linalg.cholesky(covs)[k] @ eps[:, :, None]).squeeze(-1)
@@ -38,7 +39,8 @@ def _mixture_moments(weights: Tensor, means: Tensor, covs: Tensor) -> tuple[Tens
 
 
 def check_mixture_sample(fn: Callable) -> None:
-    """Check ``fn(weights, means, covs, n, generator)`` draws (n, D) samples of the Gaussian mixture."""
+    """Check ``fn(weights, means, covs, n, generator)`` draws (n, D) samples of the Gaussian
+    mixture."""
     weights = torch.tensor([0.6, 0.3, 0.1], dtype=torch.float64)
     means = torch.tensor([[0.0, 0.0], [5.0, 1.0], [-4.0, 6.0]], dtype=torch.float64)
     covs = torch.tensor(

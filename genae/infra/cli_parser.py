@@ -16,7 +16,8 @@ from genae.defaults import PAPER as _PAPER
 
 #: The paper's settings (genae.defaults.PAPER) that ``genae train`` starts from.
 PAPER = {k: v for k, v in _PAPER.asdict().items() if k != "dataset"}
-#: Settings that define a run: a resumed run keeps them. Others (epochs, device, workers) may change.
+#: Settings that define a run: a resumed run keeps them. Others (epochs, device, workers) may
+#: change.
 RUN_KEYS = ("data", "kind", "image_size", "latent_dim", "width", "denoise_std", "batch_size", "lr",
             "beta1", "beta2", "seed")
 RUN_FILE = "run.json"
