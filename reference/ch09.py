@@ -94,7 +94,6 @@ def job(latent_dim: int, kind: str, seed: int, lengths: tuple[int, ...], chains)
     """Train one (latent size, kind, seed) to the longest length, measure every length and chain."""
     torch.set_num_threads(1)
     from genae.evaluate import evaluate_chain, posterior_baseline, real_baseline
-    at_start = provenance(args, 0.0, args.workers)  # the commit the run measures, not the one at its end
     from genae.features import feature_extractor
     from genae.infra.cache import trained_model
     from genae.mcmc import run_chain, sample_prior
