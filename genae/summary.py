@@ -95,14 +95,20 @@ def detectable_change(n: int, alpha: float = 0.05, power_target: float = 0.8) ->
             bar = crit * np.sqrt(v / df)
             return (stats.norm.sf(bar - nc) + stats.norm.cdf(-bar - nc)) * stats.chi2.pdf(v, df)
 
-        return integrate.quad(given, 0, np.inf, limit=200)[0]
+        # over the chi2's own range: on [0, inf) quad misses its narrow peak when df is large
+        low, high = stats.chi2.ppf([1e-12, 1 - 1e-12], df)
+        return integrate.quad(given, low, high, limit=200)[0]
 
     def miss(d: float) -> float:
         return power(d) - power_target
 
     high = (crit + 3) / np.sqrt(n)
-    while miss(high) < 0:  # the power rises with d: widen the bracket until it holds the root
+    for _ in range(60):  # the power rises with d: widen the bracket until it holds the root
+        if miss(high) >= 0:
+            break
         high *= 2
+    else:
+        raise RuntimeError(f"no change reaches power {power_target} with n = {n} seeds")
     return float(optimize.brentq(miss, 1e-9, high))
 
 
