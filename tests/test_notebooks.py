@@ -79,6 +79,17 @@ def test_opens_with_title_aims_and_setup_cell(path):
         "cell 2 must be notebooks/setup_cell.py verbatim: paste the file again"
 
 
+CODE_WIDTH = 80  # what a code cell shows without scrolling sideways (book/_vendor/genae.css)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_code_lines_fit_the_page(path):
+    long = [(i, len(line)) for i, cell in enumerate(read(path).cells) if cell.cell_type == "code"
+            for line in cell.source.splitlines() if len(line) > CODE_WIDTH]
+    assert not long, (f"code lines longer than {CODE_WIDTH} characters (cell, length): {long}; "
+                      f"wrap them (for example ruff format --line-length {CODE_WIDTH})")
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_one_parameters_cell_followed_by_its_check(path):
     nb = read(path)
