@@ -41,7 +41,7 @@ from torch import Tensor, nn
 from genae.chainstats import aggregate_posterior
 from genae.infra.devices import model_device
 from genae.interpolate import slerp
-from genae.mcmc import default_chunk_size, run_chain, run_fixed_input, sample_prior
+from genae.mcmc import DECODE, default_chunk_size, run_chain, run_fixed_input, sample_prior
 from genae.metrics import (
     frechet_distance,
     frechet_parts,
@@ -51,7 +51,7 @@ from genae.metrics import (
     precision_recall,
 )
 from genae.models import evaluating
-from genae.validate import check_images, check_int, check_steps
+from genae.validate import check_choice, check_images, check_int, check_steps
 
 DEFAULT_STEPS = (0, 1, 2, 5, 10, 20, 50)
 INTERPOLATION_STEPS = (0, 1, 5, 10)
@@ -177,6 +177,25 @@ def _check_count(n: int, name: str, low: int) -> None:
     check_int(n, name, low=low)
 
 
+def _check_evaluate_args(model, extractor, real, n_samples, steps, interpolation_steps, n_pairs,
+                         k, decode, chain) -> tuple[list[int], list[int], int, int]:
+    """evaluate_chain's arguments checked, with the defaults filled in."""
+    _check_parts(model, extractor)
+    steps = _check_step_list(steps, "steps")
+    interpolation_steps = (
+        _check_step_list(interpolation_steps, "interpolation_steps") if interpolation_steps else []
+    )
+    _check_count(k, "k", 1)
+    check_choice(chain, "chain", tuple(CHAINS))
+    check_choice(decode, "decode", DECODE)
+    n_samples = len(real) if n_samples is None and isinstance(real, Tensor) else n_samples
+    _check_count(n_samples, "n_samples", k + 1)
+    n_pairs = n_samples if n_pairs is None else n_pairs
+    if interpolation_steps:
+        _check_count(n_pairs, "n_pairs", k + 1)
+    return steps, interpolation_steps, n_samples, n_pairs
+
+
 def evaluate_chain(
     model: nn.Module,
     extractor,
@@ -221,90 +240,47 @@ def evaluate_chain(
         ``"slerp midpoint"``), ``step``, ``sample``, ``decode``, ``chain``, ``n``, then the
         :data:`METRICS` and :data:`PARTS` columns.
     """
-    _check_parts(model, extractor)
-    steps = _check_step_list(steps, "steps")
-    interpolation_steps = (
-        _check_step_list(interpolation_steps, "interpolation_steps") if interpolation_steps else []
+    steps, interpolation_steps, n_samples, n_pairs = _check_evaluate_args(
+        model, extractor, real, n_samples, steps, interpolation_steps, n_pairs, k, decode, chain
     )
-    _check_count(k, "k", 1)
-    if chain not in CHAINS:
-        raise ValueError(f"chain must be one of {sorted(CHAINS)}, got {chain!r}")
-    if decode not in ("mean", "sample"):
-        raise ValueError(f"decode must be 'mean' or 'sample', got {decode!r}")
-    n_samples = len(real) if n_samples is None and isinstance(real, Tensor) else n_samples
-    _check_count(n_samples, "n_samples", k + 1)
-    n_pairs = n_samples if n_pairs is None else n_pairs
-    if interpolation_steps:
-        _check_count(n_pairs, "n_pairs", k + 1)
-    with evaluating(model) if model is not None else contextlib.nullcontext():
-        return _evaluate(
-            model,
-            extractor,
-            real,
-            n_samples,
-            steps,
-            sample,
-            interpolation_steps,
-            n_pairs,
-            k,
-            seed,
-            decode,
-            chain,
-        )
+    with evaluating(model):
+        ref = _Reference(model, extractor, real, seed, k)
+        rows = []
 
+        def run(z0: Tensor, n_steps: int) -> Tensor:
+            return CHAINS[chain](model, z0, n_steps, sample=sample, generator=g, decode=decode)
 
-def _evaluate(
-    model,
-    extractor,
-    real,
-    n_samples,
-    steps,
-    sample,
-    interpolation_steps,
-    n_pairs,
-    k,
-    seed,
-    decode,
-    chain,
-):
-    ref = _Reference(model, extractor, real, seed, k)
-    rows = []
+        def measure(path: str, trajectory: Tensor, at: list[int]) -> None:
+            for s in at:
+                rows.append(
+                    {
+                        "path": path,
+                        "step": s,
+                        "sample": sample,
+                        "decode": decode,
+                        "chain": chain,
+                        "n": trajectory.shape[1],
+                        **ref.image_metrics(_decode(model, trajectory[s])),
+                        **ref.latent_metrics(trajectory[s]),
+                    }
+                )
 
-    def run(z0: Tensor, n_steps: int) -> Tensor:
-        return CHAINS[chain](model, z0, n_steps, sample=sample, generator=g, decode=decode)
-
-    def measure(path: str, trajectory: Tensor, at: list[int]) -> None:
-        for s in at:
-            rows.append(
-                {
-                    "path": path,
-                    "step": s,
-                    "sample": sample,
-                    "decode": decode,
-                    "chain": chain,
-                    "n": trajectory.shape[1],
-                    **ref.image_metrics(_decode(model, trajectory[s])),
-                    **ref.latent_metrics(trajectory[s]),
-                }
-            )
-
-    dev, g = model_device(model), ref.generator
-    z0 = sample_prior(n_samples, model.latent_dim, generator=g, device=dev)
-    measure("prior sample", run(z0, max(steps)), steps)
-    if interpolation_steps:
-        # pairs of distinct held-out images, encoded with the encoder's means, met halfway along the
-        # great circle
-        first = torch.randint(len(real), (n_pairs,), generator=torch.Generator().manual_seed(seed))
-        second = (
-            first
-            + torch.randint(
-                1, len(real), (n_pairs,), generator=torch.Generator().manual_seed(seed + 1)
-            )
-        ) % len(real)
-        z_a, z_b = _encode(model, real[first], False, g), _encode(model, real[second], False, g)
-        midpoints = slerp(z_a, z_b, 3)[1].to(dev)
-        measure("slerp midpoint", run(midpoints, max(interpolation_steps)), interpolation_steps)
-    return _columns(pd.DataFrame(rows))
+        dev, g = model_device(model), ref.generator
+        z0 = sample_prior(n_samples, model.latent_dim, generator=g, device=dev)
+        measure("prior sample", run(z0, max(steps)), steps)
+        if interpolation_steps:
+            # pairs of distinct held-out images, encoded with the encoder's means, met halfway
+            # along the great circle
+            pick = torch.Generator().manual_seed(seed), torch.Generator().manual_seed(seed + 1)
+            first = torch.randint(len(real), (n_pairs,), generator=pick[0])
+            offset = torch.randint(1, len(real), (n_pairs,), generator=pick[1])
+            second = (first + offset) % len(real)
+            z_a = _encode(model, real[first], False, g)
+            z_b = _encode(model, real[second], False, g)
+            midpoints = slerp(z_a, z_b, 3)[1].to(dev)
+            trajectory = run(midpoints, max(interpolation_steps))
+            measure("slerp midpoint", trajectory, interpolation_steps)
+        return _columns(pd.DataFrame(rows))
 
 
 def real_baseline(model: nn.Module | None, extractor, real_a: Tensor, real_b: Tensor, k: int = 3,

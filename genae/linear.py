@@ -35,7 +35,8 @@ import torch
 from torch import Tensor, nn
 
 from genae.gaussians import Gaussian, psd_sqrt
-from genae.validate import check_int, check_latents, check_number, check_steps
+from genae.mcmc import DECODE
+from genae.validate import check_choice, check_int, check_latents, check_number, check_steps
 
 
 class LinearGaussianAE(nn.Module):
@@ -174,7 +175,7 @@ def transition(model: LinearGaussianAE, sample: bool = True,
     ``decode="sample"``, Q = sigma_n^2 A A^T + S with ``decode="mean"`` (the decoder's draw is
     skipped); ``sample=False`` is the deterministic chain, Q = 0.
     """
-    _check_decode(decode)
+    check_choice(decode, "decode", DECODE)
     W, b, A, c, S = (getattr(model, n).detach().cpu().numpy() for n in ("W", "b", "A", "c", "S"))
     M, m = A @ W, A @ b + c
     if not sample:
@@ -182,13 +183,6 @@ def transition(model: LinearGaussianAE, sample: bool = True,
     s2 = model.decoder_std ** 2 if decode == "sample" else 0.0
     noise = (s2 + model.denoise_std ** 2) * (A @ A.T) + S
     return M, m, (noise + noise.T) / 2
-
-
-def _check_decode(decode: str) -> None:
-    if decode not in ("mean", "sample"):
-        raise ValueError(
-            f"decode must be 'mean' or 'sample' (as in genae.mcmc.run_chain), got {decode!r}"
-        )
 
 
 def spectral_radius(M: np.ndarray) -> float:

@@ -39,7 +39,14 @@ import torch
 from torch import Tensor, nn
 
 from genae.models import evaluating
-from genae.validate import ChainModel, check_int, check_latents, check_model, check_steps
+from genae.validate import (
+    ChainModel,
+    check_choice,
+    check_int,
+    check_latents,
+    check_model,
+    check_steps,
+)
 
 DECODE = ("mean", "sample")
 
@@ -82,9 +89,7 @@ def _check_chain_args(model: nn.Module, z0: Tensor, steps: int, decode: str,
     check_model(model, ChainModel, caller)
     check_latents(z0, model.latent_dim)
     check_steps(steps)
-    if decode not in DECODE:
-        raise ValueError(f"decode must be one of {DECODE} (the decoder's mean, or a draw from its "
-                         f"likelihood), got {decode!r}")
+    check_choice(decode, "decode", DECODE)
     if chunk_size is not None:
         check_int(chunk_size, "chunk_size", low=1, what=" (or None: a default per device)")
 
