@@ -85,7 +85,7 @@ def measure(kind: str, latent_dim: int, seed: int, n: int | None, steps: int, on
 def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--latent-dims", type=int, nargs="+", default=[200, 16])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
     parser.add_argument("--n", type=int, default=0, help="samples per sampler; 0: as many as held-out images")
     parser.add_argument("--steps", type=int, default=10, help="chain steps")
