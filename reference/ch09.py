@@ -9,7 +9,7 @@ writes it, the Torch7 code's fixed-input loop), stochastic and deterministic, at
 0, 1, 2, 5, 10 and 50 (the fixed-input loop and the deterministic chain to step 10), with the
 decoded-Q(Z) and real-vs-real rows.
 
-    python reference/ch09.py                        # everything (make reference), about 25 min on 2 cores
+    python reference/ch09.py                        # everything (make reference), about 24 min on 2 cores
     python reference/ch09.py --only 16,vae,0 --lengths 20 --out /tmp/ref   # one small config
 
 It writes, in ``--out`` (default: this folder):

@@ -11,7 +11,7 @@ one seed); this script runs the full table and writes
 It reuses chapter 9's models through :func:`genae.infra.cache.trained_model` (digits, 32x32, width 32,
 20 epochs, batches of 64), so nothing is trained twice. Run it from the repository root:
 
-    python reference/ch10.py                               # the full table (about 10 minutes on an idle 2-core machine)
+    python reference/ch10.py                               # the full table (about 4 minutes on 2 cores after reference/ch09.py)
     python reference/ch10.py --only vae:16:0 --samplers prior,mixture --out /tmp/x   # one small check
 """
 
