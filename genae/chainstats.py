@@ -63,6 +63,19 @@ def aggregate_posterior(model: nn.Module, images: Tensor, generator: torch.Gener
     return torch.cat(parts)
 
 
+@torch.no_grad()
+def decode_latents(model: nn.Module, z: Tensor, batch_size: int | None = None) -> Tensor:
+    """The decoder's images (its pixel means) for latents ``z`` (N, latent_dim), on the CPU.
+
+    Decoded in eval mode, ``batch_size`` latents at once (``None``:
+    :func:`genae.mcmc.default_chunk_size` of the model's device).
+    """
+    device = model_device(model)
+    batch_size = batch_size or default_chunk_size(device)
+    with evaluating(model):
+        return torch.cat([model.decode(b.to(device)).cpu() for b in z.split(batch_size)])
+
+
 def step_sizes(trajectory: Tensor) -> Tensor:
     """Euclidean length of every move of every chain, ||z_t - z_{t-1}||: shape (steps, N).
 

@@ -38,13 +38,13 @@ import pandas as pd
 import torch
 from torch import Tensor, nn
 
-from genae.chainstats import aggregate_posterior
+from genae.chainstats import aggregate_posterior, decode_latents
 from genae.infra.devices import model_device
 from genae.interpolate import slerp
 from genae.mcmc import DECODE, default_chunk_size, run_chain, run_fixed_input, sample_prior
 from genae.metrics import (
-    frechet_distance,
-    frechet_parts,
+    frechet_parts_from_stats,
+    gaussian_stats,
     kid,
     median_bandwidth,
     mmd,
@@ -92,15 +92,6 @@ def _encode(model: nn.Module, images: Tensor, sample: bool, generator: torch.Gen
     )
 
 
-@torch.no_grad()
-def _decode(model: nn.Module, z: Tensor, batch_size: int | None = None) -> Tensor:
-    dev = model_device(model)
-    batch_size = batch_size or default_chunk_size(dev)
-    return torch.cat(
-        [model.decode(z[i : i + batch_size].to(dev)).cpu() for i in range(0, len(z), batch_size)]
-    )
-
-
 class _Reference:
     """What every measurement compares with: real images, their features and encodings, and prior
     draws."""
@@ -117,6 +108,7 @@ class _Reference:
             )
         self.extractor, self.k = extractor, k
         self.features = extractor.features(real)
+        self.stats = gaussian_stats(self.features)  # the reference's mean and covariance, once
         self.model = model
         if model is not None:
             check_images(real, model.channels, model.image_size)
@@ -132,9 +124,9 @@ class _Reference:
     def image_metrics(self, images: Tensor) -> dict[str, float]:
         feats = self.extractor.features(images)
         precision, recall = precision_recall(self.features, feats, k=self.k)
-        parts = frechet_parts(feats, self.features)
+        parts = frechet_parts_from_stats(*gaussian_stats(feats), *self.stats)
         value, se = kid(feats, self.features)
-        row = {"fid": frechet_distance(feats, self.features), "kid": value, "precision": precision,
+        row = {"fid": parts["mean"] + parts["cov"], "kid": value, "precision": precision,
                "recall": recall, "fid_mean": parts["mean"], "fid_cov": parts["cov"], "kid_se": se}
         confidence = self.extractor.confidence(images)
         if confidence is not None:
@@ -173,10 +165,6 @@ def _check_parts(model: nn.Module | None, extractor, model_optional: bool = Fals
                         "use genae.features.feature_extractor(dataset)")
 
 
-def _check_count(n: int, name: str, low: int) -> None:
-    check_int(n, name, low=low)
-
-
 def _check_evaluate_args(model, extractor, real, n_samples, steps, interpolation_steps, n_pairs,
                          k, decode, chain) -> tuple[list[int], list[int], int, int]:
     """evaluate_chain's arguments checked, with the defaults filled in."""
@@ -185,14 +173,14 @@ def _check_evaluate_args(model, extractor, real, n_samples, steps, interpolation
     interpolation_steps = (
         _check_step_list(interpolation_steps, "interpolation_steps") if interpolation_steps else []
     )
-    _check_count(k, "k", 1)
+    check_int(k, "k", low=1)
     check_choice(chain, "chain", tuple(CHAINS))
     check_choice(decode, "decode", DECODE)
     n_samples = len(real) if n_samples is None and isinstance(real, Tensor) else n_samples
-    _check_count(n_samples, "n_samples", k + 1)
+    check_int(n_samples, "n_samples", low=k + 1)
     n_pairs = n_samples if n_pairs is None else n_pairs
     if interpolation_steps:
-        _check_count(n_pairs, "n_pairs", k + 1)
+        check_int(n_pairs, "n_pairs", low=k + 1)
     return steps, interpolation_steps, n_samples, n_pairs
 
 
@@ -260,7 +248,7 @@ def evaluate_chain(
                         "decode": decode,
                         "chain": chain,
                         "n": trajectory.shape[1],
-                        **ref.image_metrics(_decode(model, trajectory[s])),
+                        **ref.image_metrics(decode_latents(model, trajectory[s])),
                         **ref.latent_metrics(trajectory[s]),
                     }
                 )
@@ -283,6 +271,16 @@ def evaluate_chain(
         return _columns(pd.DataFrame(rows))
 
 
+def _check_real_a(real_a: Tensor, k: int) -> None:
+    """The baselines' stand-in samples: a tensor of more than ``k`` images."""
+    check_int(k, "k", low=1)
+    if not isinstance(real_a, Tensor) or len(real_a) <= k:
+        got = (
+            f"{len(real_a)} images" if isinstance(real_a, Tensor) else f"a {type(real_a).__name__}"
+        )
+        raise ValueError(f"real_a must be a tensor of more than k={k} images, got {got}")
+
+
 def real_baseline(model: nn.Module | None, extractor, real_a: Tensor, real_b: Tensor, k: int = 3,
                   seed: int = 0) -> pd.DataFrame:
     """Every metric for real images ``real_a`` in place of samples, against ``real_b``.
@@ -296,12 +294,7 @@ def real_baseline(model: nn.Module | None, extractor, real_a: Tensor, real_b: Te
     With ``model=None`` only the image metrics are returned.
     """
     _check_parts(model, extractor, model_optional=True)
-    _check_count(k, "k", 1)
-    if not isinstance(real_a, Tensor) or len(real_a) <= k:
-        got = (
-            f"{len(real_a)} images" if isinstance(real_a, Tensor) else f"a {type(real_a).__name__}"
-        )
-        raise ValueError(f"real_a must be a tensor of more than k={k} images, got {got}")
+    _check_real_a(real_a, k)
     with evaluating(model) if model is not None else contextlib.nullcontext():
         ref = _Reference(model, extractor, real_b, seed, k)
         row = {
@@ -327,18 +320,13 @@ def posterior_baseline(model: nn.Module, extractor, real_a: Tensor, real_b: Tens
     prior draws as :func:`evaluate_chain` with ``real=real_b`` and the same ``seed``.
     """
     _check_parts(model, extractor)
-    _check_count(k, "k", 1)
-    if not isinstance(real_a, Tensor) or len(real_a) <= k:
-        got = (
-            f"{len(real_a)} images" if isinstance(real_a, Tensor) else f"a {type(real_a).__name__}"
-        )
-        raise ValueError(f"real_a must be a tensor of more than k={k} images, got {got}")
+    _check_real_a(real_a, k)
     check_images(real_a, model.channels, model.image_size)
-    with evaluating(model) if model is not None else contextlib.nullcontext():
+    with evaluating(model):
         ref = _Reference(model, extractor, real_b, seed, k)
         z = aggregate_posterior(model, real_a, ref.generator)
         row = {"path": "decoded Q(Z)", "step": 0, "sample": None, "n": len(real_a),
-               **ref.image_metrics(_decode(model, z)), **ref.latent_metrics(z)}
+               **ref.image_metrics(decode_latents(model, z)), **ref.latent_metrics(z)}
     return _columns(pd.DataFrame([row]))
 
 

@@ -70,16 +70,18 @@ def gaussian_stats(feats: Tensor | np.ndarray) -> tuple[Tensor, Tensor]:
     return x.mean(0), torch.cov(x.T).reshape(x.shape[1], x.shape[1])
 
 
-def frechet_from_stats(mu_a: Tensor, cov_a: Tensor, mu_b: Tensor, cov_b: Tensor) -> float:
-    """Fréchet distance between N(mu_a, cov_a) and N(mu_b, cov_b).
+def frechet_parts_from_stats(mu_a: Tensor, cov_a: Tensor, mu_b: Tensor,
+                             cov_b: Tensor) -> dict[str, float]:
+    """The two terms of the Fréchet distance between N(mu_a, cov_a) and N(mu_b, cov_b).
 
-    d^2 = |mu_a - mu_b|^2 + tr(cov_a) + tr(cov_b) - 2 tr((cov_a cov_b)^(1/2)).
+    ``mean`` = |mu_a - mu_b|^2 and ``cov`` = tr(cov_a) + tr(cov_b) - 2 tr((cov_a cov_b)^(1/2))
+    (the squared Bures distance of the covariances); :func:`frechet_from_stats` is their sum.
 
     The trace of the matrix square root is computed from a symmetric matrix,
     tr((A B)^(1/2)) = sum_i sqrt(lambda_i(A^(1/2) B A^(1/2))), so every
     eigenvalue is real; the tiny negative ones that rounding leaves in a
     rank-deficient covariance are clipped to 0, so no complex part or NaN
-    appears. The result is clipped at 0 for the same reason.
+    appears. The covariance term is clipped at 0 for the same reason.
     """
     mu_a, mu_b, cov_a, cov_b = (
         torch.as_tensor(t, dtype=torch.float64) for t in (mu_a, mu_b, cov_a, cov_b)
@@ -89,22 +91,28 @@ def frechet_from_stats(mu_a: Tensor, cov_a: Tensor, mu_b: Tensor, cov_b: Tensor)
     root_a = (v * w.clamp_min(0).sqrt()) @ v.T
     middle = root_a @ cov_b @ root_a
     eig = torch.linalg.eigvalsh((middle + middle.T) / 2).clamp_min(0)
-    d2 = (mu_a - mu_b).square().sum() + cov_a.trace() + cov_b.trace() - 2 * eig.sqrt().sum()
-    return max(float(d2), 0.0)
+    cov = cov_a.trace() + cov_b.trace() - 2 * eig.sqrt().sum()
+    return {"mean": float((mu_a - mu_b).square().sum()), "cov": max(float(cov), 0.0)}
+
+
+def frechet_from_stats(mu_a: Tensor, cov_a: Tensor, mu_b: Tensor, cov_b: Tensor) -> float:
+    """Fréchet distance between N(mu_a, cov_a) and N(mu_b, cov_b), >= 0:
+
+    d^2 = |mu_a - mu_b|^2 + tr(cov_a) + tr(cov_b) - 2 tr((cov_a cov_b)^(1/2)),
+
+    the sum of the two terms of :func:`frechet_parts_from_stats` (which says how the square root
+    stays real).
+    """
+    parts = frechet_parts_from_stats(mu_a, cov_a, mu_b, cov_b)
+    return parts["mean"] + parts["cov"]
 
 
 def frechet_parts(feats_a: Tensor | np.ndarray, feats_b: Tensor | np.ndarray) -> dict[str, float]:
-    """The two terms of :func:`frechet_distance`: ``mean`` = |mu_a - mu_b|^2 and ``cov`` = the rest,
-    tr(cov_a) + tr(cov_b) - 2 tr((cov_a cov_b)^(1/2)) (the squared Bures distance of the
-    covariances).
-
-    Both are >= 0 and they sum to the distance (up to its clipping at 0).
-    """
+    """The two terms of :func:`frechet_distance` between two feature sets, ``mean`` and ``cov``
+    (:func:`frechet_parts_from_stats`); they sum to the distance."""
     a, b = _as_features(feats_a, "feats_a"), _as_features(feats_b, "feats_b")
     _same_dim(a, b, ("feats_a", "feats_b"))
-    (mu_a, cov_a), (mu_b, cov_b) = gaussian_stats(a), gaussian_stats(b)
-    mean = float((mu_a - mu_b).square().sum())
-    return {"mean": mean, "cov": frechet_from_stats(mu_a, cov_a, mu_a, cov_b)}
+    return frechet_parts_from_stats(*gaussian_stats(a), *gaussian_stats(b))
 
 
 def frechet_distance(feats_a: Tensor | np.ndarray, feats_b: Tensor | np.ndarray) -> float:

@@ -33,7 +33,7 @@ from torch import Tensor, nn
 from torch.utils.data import TensorDataset
 
 from genae import metrics
-from genae.chainstats import aggregate_posterior, nearest_distance
+from genae.chainstats import aggregate_posterior, decode_latents, nearest_distance
 from genae.infra.devices import model_device
 from genae.mcmc import run_chain, sample_prior
 from genae.models import evaluating
@@ -305,7 +305,7 @@ class TwoStageSampler(Sampler):
 
     @torch.no_grad()
     def _sample(self, n, generator):
-        dev = next(self.vae.parameters()).device
+        dev = model_device(self.vae)
         u, noise = torch.randn(
             2, n, self.vae.latent_dim, generator=generator, device=_device_of(generator)
         ).to(dev)
@@ -447,10 +447,7 @@ def compare(
         started = time.perf_counter()
         z = sampler.sample(n, g)
         draw_s = time.perf_counter() - started
-        with torch.no_grad():
-            images = torch.cat(
-                [model.decode(b.to(model_device(model))).cpu() for b in z.split(500)]
-            )
+        images = decode_latents(model, z)
         rows.append({"sampler": name, **_image_metrics(extractor.features(images), real_feats),
                      "mmd_q": metrics.mmd(z, q_latents, bandwidth),
                      "nearest": float(nearest_distance(images, train_images).mean()),

@@ -7,7 +7,7 @@ gives mean ± standard deviation over seeds; :func:`step_changes` pairs each
 seed's value at two steps and runs a paired t-test (scipy) on the changes, with
 the mean change's confidence interval and the standardised effect size beside
 it; :func:`detectable_change` says how large a change the design can detect;
-:func:`verdict_sentences` turns the changes into the book's sentences ("clear
+:func:`verdict_sentence` turns the changes into the book's sentences ("clear
 improvement", "clear worsening", "no clear change"), and says where the
 metrics disagree and which part of the Fréchet distance moved.
 """
