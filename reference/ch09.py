@@ -79,14 +79,13 @@ def heldout_bce(model, images: torch.Tensor) -> float:
 
 
 def image_stats(model, trajectory: torch.Tensor, steps, train: torch.Tensor) -> dict[int, dict[str, float]]:
-    from genae.chainstats import nearest_distance, total_variation
+    from genae.chainstats import decode_latents, nearest_distance, total_variation
 
     out = {}
-    with torch.no_grad():
-        for s in steps:
-            images = model.decode(trajectory[s]).cpu()
-            out[s] = {"nearest": float(nearest_distance(images, train).mean()),
-                      "sharpness": float(total_variation(images).mean())}
+    for s in steps:
+        images = decode_latents(model, trajectory[s])
+        out[s] = {"nearest": float(nearest_distance(images, train).mean()),
+                  "sharpness": float(total_variation(images).mean())}
     return out
 
 
