@@ -10,6 +10,14 @@ it; :func:`detectable_change` says how large a change the design can detect;
 :func:`verdict_sentence` turns the changes into the book's sentences ("clear
 improvement", "clear worsening", "no clear change"), and says where the
 metrics disagree and which part of the Fréchet distance moved.
+
+A referee's checks (issue 24): :func:`step_family` tests steps 1, 2, 5 and 10
+against step 0 as one pre-specified family per model and metric, with Holm's
+correction (:func:`holm`) inside the family; :func:`shape_of_change` describes
+the verdicts over the family in words ("better at steps 1-5, no clear change at
+step 10") and :func:`family_sentence` writes one model's sentence from them;
+:func:`detectable_in_units` turns :func:`detectable_change` into each metric's
+own units (times the sd of the paired differences), for a power statement.
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ import pandas as pd
 from scipy import integrate, optimize, stats
 
 from genae.evaluate import BETTER, METRICS
-from genae.validate import check_int
+from genae.validate import check_int, check_number
 
 
 def _check_columns(table: pd.DataFrame, needed: Sequence[str]) -> None:
@@ -248,3 +256,173 @@ def verdict_sentence(changes: pd.DataFrame, label: str, metrics: Sequence[str] =
                 f"covariance term by {_number(cov)}: the {bigger} term moved more."
             )
     return text
+
+
+# ---- a pre-specified family of steps, with multiplicity control (issue 24) ----------------------
+
+#: the steps tested against step 0 as one family (fixed before looking at the data)
+FAMILY_STEPS = (1, 2, 5, 10)
+
+
+def holm(p_values: Sequence[float]) -> np.ndarray:
+    """Holm's step-down adjusted p-values (Holm, 1979), in the order given.
+
+    Sorted ascending, the i-th smallest of m p-values (i from 0) is multiplied by m - i; a running
+    maximum keeps the adjusted values in the raw values' order, and they are capped at 1. Rejecting
+    where the adjusted p < alpha controls the family-wise error rate at alpha for any dependence
+    between the tests (the steps of one chain are strongly dependent, so no independence-based
+    correction would be safe).
+    """
+    p = np.asarray(p_values, dtype=float)
+    if p.ndim != 1 or np.isnan(p).any() or (p < 0).any() or (p > 1).any():
+        raise ValueError(f"p_values must be a flat list of numbers in [0, 1], got {p_values!r}")
+    m = len(p)
+    order = np.argsort(p, kind="stable")
+    adjusted = np.minimum(np.maximum.accumulate((m - np.arange(m)) * p[order]), 1.0)
+    out = np.empty(m)
+    out[order] = adjusted
+    return out
+
+
+def _family_verdict(row: pd.Series, alpha: float) -> str:
+    """The direction where the Holm-adjusted p carries it, else "no clear change"."""
+    if row["p_holm"] < alpha and row["direction"] != "unchanged":
+        return row["direction"]
+    return "no clear change"
+
+
+def step_family(table: pd.DataFrame, by: Sequence[str], steps: Sequence[int] = FAMILY_STEPS,
+                base_step: int = 0, metrics: Sequence[str] = QUALITY, seed: str = "seed",
+                alpha: float = 0.05) -> pd.DataFrame:
+    """Every step of ``steps`` against ``base_step``, per group and metric, as one family.
+
+    For each group (``by``, e.g. ``["latent_dim", "model"]``) and metric, the paired t-tests of
+    :func:`step_changes` (one per step, paired over ``seed``) form one pre-specified family of
+    ``len(steps)`` tests; their p-values are Holm-adjusted inside the family (:func:`holm`), so the
+    chance of calling any step of that family changed when none is stays below ``alpha``.
+
+    Returns one row per (group, metric, step): ``step``, ``from``, ``to``, ``change`` (mean of the
+    per-seed changes), ``sd``, ``n``, ``low`` and ``high`` (the unadjusted 1 - ``alpha`` t interval
+    of the mean change), ``effect`` (d_z), ``direction``, ``p`` (raw), ``p_holm`` (adjusted) and
+    ``verdict``: ``"better"``/``"worse"`` (``"higher"``/``"lower"`` for descriptive metrics) where
+    ``p_holm`` < ``alpha``, else ``"no clear change"``.
+    """
+    steps = list(steps)
+    if not steps or len(set(steps)) != len(steps) or base_step in steps:
+        raise ValueError(f"steps must be distinct steps other than base_step={base_step}, "
+                         f"got {steps!r}")
+    check_number(alpha, "alpha", positive=True)
+    parts = [step_changes(table, by, base_step, s, metrics=metrics, seed=seed, alpha=alpha)
+             .assign(step=s) for s in steps]
+    rows = pd.concat(parts, ignore_index=True)
+    keys = [*by, "metric"]
+    rows["p_holm"] = rows.groupby(keys, sort=False)["p"].transform(lambda p: holm(p.to_numpy()))
+    rows["verdict"] = rows.apply(_family_verdict, axis=1, alpha=alpha)
+    order = [*by, "metric", "step", "from", "to", "change", "sd", "n", "low", "high", "effect",
+             "direction", "agree", "p", "p_holm", "verdict"]
+    return rows[order].sort_values([*keys, "step"], kind="stable", key=_table_order(rows, keys))
+
+
+def _table_order(rows: pd.DataFrame, keys: list[str]):
+    """A sort key: each key column in its first-seen order (not alphabetical), steps numeric."""
+    def key(column: pd.Series) -> pd.Series:
+        if column.name in keys:
+            first_seen = {v: i for i, v in enumerate(dict.fromkeys(rows[column.name]))}
+            return column.map(first_seen)
+        return column
+    return key
+
+
+def _steps_text(steps: list[int], last: bool, many: bool) -> str:
+    """"at step 10", "at steps 1-5", or "from step 2 on" for a run to the family's last step."""
+    if last and many and len(steps) > 1:
+        return f"from step {steps[0]} on"
+    if len(steps) == 1:
+        return f"at step {steps[0]}"
+    return f"at steps {steps[0]}-{steps[-1]}"
+
+
+def shape_of_change(verdicts: pd.DataFrame | Sequence[tuple[int, str]]) -> str:
+    """The shape of one metric's verdicts over a family of steps, as words.
+
+    ``verdicts`` holds (step, verdict) pairs, or rows of :func:`step_family` for one group and
+    metric. Consecutive steps with one verdict form a run: ``"worse from step 1 on"`` (one run to
+    the end), ``"better at steps 1-5, no clear change at step 10"``, ``"no clear change at any
+    step"``.
+    """
+    if isinstance(verdicts, pd.DataFrame):
+        _check_columns(verdicts, ["step", "verdict"])
+        if "metric" in verdicts and verdicts["metric"].nunique() > 1:
+            raise ValueError("shape_of_change takes one metric's rows: filter by metric first")
+        pairs = list(zip(verdicts["step"], verdicts["verdict"]))
+    else:
+        pairs = list(verdicts)
+    if not pairs:
+        raise ValueError("shape_of_change needs at least one (step, verdict)")
+    pairs = sorted((int(s), str(v)) for s, v in pairs)
+    runs: list[tuple[str, list[int]]] = []
+    for step, verdict in pairs:
+        if runs and runs[-1][0] == verdict:
+            runs[-1][1].append(step)
+        else:
+            runs.append((verdict, [step]))
+    if len(runs) == 1 and runs[0][0] == "no clear change":
+        return "no clear change at any step"
+    return ", ".join(f"{v} {_steps_text(s, i == len(runs) - 1, len(pairs) > 2)}"
+                     for i, (v, s) in enumerate(runs))
+
+
+def family_sentence(family: pd.DataFrame, label: str, metrics: Sequence[str] = QUALITY) -> str:
+    """One group's sentence from rows of :func:`step_family`: each metric's shape of change.
+
+    For example "VAE (steps 1, 2, 5, 10 against step 0, Holm-adjusted within each metric): FID
+    better from step 1 on; recall better at steps 1-5, no clear change at step 10; ...".
+    """
+    _check_columns(family, ["metric", "step", "verdict"])
+    shown = [m for m in metrics if m in set(family["metric"])]
+    if not shown:
+        raise ValueError(f"family has none of the metrics {list(metrics)}: pass rows of "
+                         "step_family")
+    steps = ", ".join(str(s) for s in sorted(set(family["step"])))
+    said = [f"{NAMES.get(m, m)} {shape_of_change(family[family.metric == m])}" for m in shown]
+    return (f"{label} (steps {steps} against step 0, Holm-adjusted within each metric): "
+            + "; ".join(said) + ".")
+
+
+def detectable_in_units(table: pd.DataFrame, by: Sequence[str], from_step: int, to_step: int,
+                        metrics: Sequence[str] = QUALITY, seed: str = "seed",
+                        n: int | None = None, alpha: float = 0.05, power_target: float = 0.8,
+                        family_size: int = 1) -> pd.DataFrame:
+    """What a design of ``n`` seeds can detect, in each metric's own units.
+
+    The detectable standardised change (:func:`detectable_change`, Cohen's d_z) times the standard
+    deviation of the observed per-seed changes from ``from_step`` to ``to_step``. With
+    ``family_size`` > 1 the level is ``alpha / family_size``: the level Holm's first (smallest-p)
+    test must pass, so the statement holds for the strictest test of the family.
+
+    Returns one row per (group, metric): ``n`` (the design's seeds: ``n``, or the seeds observed),
+    ``sd`` (of the paired changes), ``d_z`` (detectable standardised change), ``detectable``
+    (``d_z * sd``, in the metric's units) and ``change`` (the observed mean change, to compare).
+    """
+    check_int(family_size, "family_size", low=1)
+    changes = step_changes(table, by, from_step, to_step, metrics=metrics, seed=seed, alpha=alpha)
+    level = alpha / family_size
+    cache: dict[int, float] = {}  # one root-finding per design size
+    rows = []
+    for r in changes.to_dict("records"):
+        seeds = n if n is not None else r["n"]
+        if seeds not in cache:
+            cache[seeds] = detectable_change(seeds, alpha=level, power_target=power_target)
+        rows.append({**{k: r[k] for k in by}, "metric": r["metric"], "n": seeds, "sd": r["sd"],
+                     "d_z": cache[seeds], "detectable": cache[seeds] * r["sd"],
+                     "change": r["change"]})
+    return pd.DataFrame(rows)
+
+
+def power_sentence(row: dict | pd.Series, alpha: float = 0.05, power_target: float = 0.8) -> str:
+    """One row of :func:`detectable_in_units` as a power statement."""
+    name = NAMES.get(row["metric"], row["metric"])
+    return (f"With {int(row['n'])} seeds, a paired t-test detects a mean change in {name} of "
+            f"{_number(row['detectable'])} ({_number(row['d_z'])} sd of the per-seed changes) "
+            f"with probability {power_target:.0%} at level {alpha:g}; the observed change was "
+            f"{_number(row['change'])}.")

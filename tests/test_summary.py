@@ -109,3 +109,100 @@ def test_verdict_sentences_for_clear_null_and_disagreeing_changes():
     assert "clear worsening in FID" in text and "clear improvement in precision" in text
     assert "The metrics disagree: FID worse while precision, recall better." in text
     assert "the mean term moved more" in text
+
+
+# ---- the family of steps with Holm's correction (issue 24) ---------------------------------------
+
+def test_holm_matches_a_hand_computed_example():
+    from genae.summary import holm
+
+    # sorted: 0.005 * 4 = 0.02, 0.01 * 3 = 0.03, 0.03 * 2 = 0.06, 0.04 * 1 = 0.04 -> max so far 0.06
+    got = holm([0.01, 0.04, 0.03, 0.005])
+    assert got == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert holm([0.5, 0.6]) == pytest.approx([1.0, 1.0])  # capped at 1
+    assert holm([0.2]) == pytest.approx([0.2])
+    with pytest.raises(ValueError, match="p_values must be"):
+        holm([0.1, 1.5])
+
+
+def family_table(changes_by_step, n=4, noise=0.3, seed=0):
+    """Per-seed FID and recall at steps 0 and each step of ``changes_by_step`` (mean FID change)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for s in range(n):
+        base = 20 + rng.normal(0, 2)
+        rows.append({"model": "vae", "seed": s, "step": 0, "fid": base, "recall": 0.5})
+        for step, c in changes_by_step.items():
+            rows.append({"model": "vae", "seed": s, "step": step, "fid": base + c + rng.normal(0, noise),
+                         "recall": 0.5 - c / 100 + rng.normal(0, 0.02)})
+    return pd.DataFrame(rows)
+
+
+def test_step_family_holm_adjusts_within_each_metric_and_gives_the_shape():
+    from genae.summary import family_sentence, holm, shape_of_change, step_family
+
+    table = family_table({1: -5.0, 2: -5.0, 5: -5.0, 10: 0.0})
+    fam = step_family(table, by=["model"], metrics=["fid", "recall"])
+    assert list(fam[fam.metric == "fid"].step) == [1, 2, 5, 10]
+    for _, rows in fam.groupby("metric"):
+        assert rows.p_holm.to_numpy() == pytest.approx(holm(rows.p.to_numpy()))
+    fid = fam[fam.metric == "fid"].set_index("step")
+    assert list(fid.verdict) == ["better"] * 3 + ["no clear change"]
+    assert (fid.p_holm >= fid.p).all() and fid.loc[1, "low"] < fid.loc[1, "change"] < fid.loc[1, "high"]
+    assert shape_of_change(fam[fam.metric == "fid"]) == "better at steps 1-5, no clear change at step 10"
+    text = family_sentence(fam, "VAE", metrics=["fid"])
+    assert text == ("VAE (steps 1, 2, 5, 10 against step 0, Holm-adjusted within each metric): "
+                    "FID better at steps 1-5, no clear change at step 10.")
+
+
+def test_step_family_a_raw_pass_that_holm_does_not_keep():
+    from genae.summary import step_family
+
+    # step 1 changes on every seed by about 1 +- 0.5 (raw p about 0.03); the other steps only by noise
+    d1 = [1.0, 0.2, 1.9, 0.6, 1.3]
+    rows = []
+    for s, d in enumerate(d1):
+        rows.append({"model": "vae", "seed": s, "step": 0, "fid": 10.0})
+        rows += [{"model": "vae", "seed": s, "step": 1, "fid": 10.0 + d},
+                 {"model": "vae", "seed": s, "step": 2, "fid": 10.0 + (-1) ** s},
+                 {"model": "vae", "seed": s, "step": 5, "fid": 10.0 + (-1) ** (s + 1)},
+                 {"model": "vae", "seed": s, "step": 10, "fid": 10.0 + 0.5 * (-1) ** s}]
+    fam = step_family(pd.DataFrame(rows), by=["model"], metrics=["fid"]).set_index("step")
+    raw = stats.ttest_1samp(d1, 0.0).pvalue
+    assert fam.loc[1, "p"] == pytest.approx(raw) and raw < 0.05 <= fam.loc[1, "p_holm"]
+    assert fam.loc[1, "verdict"] == "no clear change"  # a single test would have called it worse
+
+
+def test_shape_of_change_words():
+    from genae.summary import shape_of_change
+
+    assert shape_of_change([(1, "worse"), (2, "worse"), (5, "worse"), (10, "worse")]) == "worse from step 1 on"
+    assert shape_of_change([(10, "no clear change"), (1, "better"), (2, "better"), (5, "no clear change")]) == (
+        "better at steps 1-2, no clear change from step 5 on")
+    assert shape_of_change([(1, "no clear change"), (2, "no clear change")]) == "no clear change at any step"
+    assert shape_of_change([(1, "better"), (2, "worse")]) == "better at step 1, worse at step 2"
+    with pytest.raises(ValueError, match="at least one"):
+        shape_of_change([])
+
+
+def test_step_family_bad_input():
+    from genae.summary import step_family
+
+    table = family_table({1: -5.0, 10: 0.0})
+    with pytest.raises(ValueError, match="step 2 is not in the table"):
+        step_family(table, by=["model"])
+    with pytest.raises(ValueError, match="steps must be distinct"):
+        step_family(table, by=["model"], steps=[0, 1])
+
+
+def test_detectable_in_units_scales_the_standardised_change_by_the_sd():
+    from genae.summary import detectable_change, detectable_in_units, power_sentence
+
+    table = family_table({10: -5.0}, n=5, noise=1.0)
+    out = detectable_in_units(table, ["model"], 0, 10, metrics=["fid"]).iloc[0]
+    d = (table[table.step == 10].fid.to_numpy() - table[table.step == 0].fid.to_numpy())
+    assert out["sd"] == pytest.approx(d.std(ddof=1)) and out["n"] == 5
+    assert out["detectable"] == pytest.approx(detectable_change(5) * d.std(ddof=1))
+    strict = detectable_in_units(table, ["model"], 0, 10, metrics=["fid"], family_size=4, n=10).iloc[0]
+    assert strict["d_z"] == pytest.approx(detectable_change(10, alpha=0.0125))
+    assert "With 5 seeds" in power_sentence(out) and "FID" in power_sentence(out)
