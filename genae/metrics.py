@@ -18,6 +18,16 @@ latents) turn the pictures into numbers:
 - :func:`frechet_parts`: the Fréchet distance split into its mean term and its
   covariance term, to see which one moves.
 
+Two-sample tests with power in a 200-D latent space (issue 24), for "how far are the chain's
+latents from Q(Z)":
+
+- :func:`mmd_multiscale` and :func:`mmd_permutation_test`: the MMD with a sum of Gaussian kernels
+  at several multiples of the median distance, with a permutation p-value;
+- :func:`classifier_two_sample_test`: a classifier's held-out accuracy at telling the two sets
+  apart, with a binomial p-value (Lopez-Paz and Oquab, 2017).
+
+And the data-copying test of Meehan, Chaudhuri and Dasgupta (2020), :func:`data_copying_ct`.
+
 All of them take 2-D arrays or tensors (N, D) and compute in float64.
 """
 
@@ -263,3 +273,133 @@ def precision_recall(real_feats: Tensor | np.ndarray, fake_feats: Tensor | np.nd
     precision = (cross <= real_r[None, :]).any(dim=1).double().mean()
     recall = (cross.T <= fake_r[None, :]).any(dim=1).double().mean()
     return float(precision), float(recall)
+
+
+# ---- two-sample tests with power at 200-D (issue 24) ---------------------------------------------
+
+#: multiples of the median distance for :func:`mmd_multiscale`: a kernel too narrow for the
+#: median's scale or too wide to see anything but the first moments is covered by another
+SCALES = (0.25, 0.5, 1.0, 2.0, 4.0)
+
+
+def _multiscale_kernel(x: Tensor, h: float, scales: tuple[float, ...]) -> Tensor:
+    """The pooled kernel matrix sum_s exp(-|x_i - x_j|^2 / (2 (s h)^2))."""
+    d = torch.cdist(x, x) / h  # divided before squaring, as in mmd
+    return sum(torch.exp(-(d / s).square() / 2) for s in scales)
+
+
+def _check_scales(scales: object) -> tuple[float, ...]:
+    try:
+        out = tuple(float(s) for s in scales)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        out = ()
+    if not out or not all(np.isfinite(s) and s > 0 for s in out):
+        raise ValueError(f"scales must be a non-empty list of positive numbers, got {scales!r}")
+    return out
+
+
+def _mmd_from_kernel(k: Tensor, labels: Tensor) -> Tensor:
+    """Unbiased MMD^2 for each row of ``labels`` (P, N), 1 for set a and 0 for set b, from the
+    pooled kernel ``k`` (N, N) with a zero diagonal."""
+    s, t = labels, 1 - labels
+    m, n = s[0].sum(), t[0].sum()
+    xx = ((s @ k) * s).sum(1) / (m * (m - 1))
+    yy = ((t @ k) * t).sum(1) / (n * (n - 1))
+    xy = ((s @ k) * t).sum(1) / (m * n)
+    return xx + yy - 2 * xy
+
+
+def _pooled(a: object, b: object, scales: object, bandwidth: float | None):
+    x, y = _as_features(a, "a"), _as_features(b, "b")
+    _same_dim(x, y, ("a", "b"))
+    scales = _check_scales(scales)
+    h = median_bandwidth(x, y) if bandwidth is None else check_number(
+        bandwidth, "bandwidth", positive=True, what=" (or None: the median heuristic)")
+    k = _multiscale_kernel(torch.cat([x, y]), h, scales)
+    k.fill_diagonal_(0)
+    labels = torch.cat([torch.ones(len(x)), torch.zeros(len(y))]).double()
+    return k, labels
+
+
+def mmd_multiscale(a: Tensor | np.ndarray, b: Tensor | np.ndarray,
+                   scales: tuple[float, ...] = SCALES, bandwidth: float | None = None) -> float:
+    """Unbiased squared MMD with the kernel sum_s exp(-|x - y|^2 / (2 (s h)^2)) over ``scales``.
+
+    ``h`` is ``bandwidth``, or the median distance of the pooled sample (:func:`median_bandwidth`).
+    One median-width Gaussian sees a 200-D sample mostly through its distances' typical size; the
+    sum keeps a narrower and a wider kernel too, so no single guess of the scale decides the power.
+    """
+    k, labels = _pooled(a, b, scales, bandwidth)
+    return float(_mmd_from_kernel(k, labels[None])[0])
+
+
+def mmd_permutation_test(a: Tensor | np.ndarray, b: Tensor | np.ndarray,
+                         scales: tuple[float, ...] = SCALES, bandwidth: float | None = None,
+                         n_permutations: int = 200, seed: int = 0) -> dict[str, float]:
+    """:func:`mmd_multiscale` with a permutation p-value: could the two sets share a distribution?
+
+    The pooled sample's labels are shuffled ``n_permutations`` times (the kernel matrix is computed
+    once); p = (1 + #{permuted MMD >= observed}) / (1 + n_permutations), valid at any sample size.
+    ``scales=(1.0,)`` gives the single median-heuristic Gaussian of :func:`mmd`.
+
+    Returns ``statistic``, ``p_value``, and ``null_mean`` and ``null_sd`` of the permuted values
+    (``z`` = (statistic - null_mean) / null_sd says by how far it passes).
+    """
+    check_int(n_permutations, "n_permutations", low=1)
+    k, labels = _pooled(a, b, scales, bandwidth)
+    observed = float(_mmd_from_kernel(k, labels[None])[0])
+    g = torch.Generator().manual_seed(seed)
+    null = torch.cat([
+        _mmd_from_kernel(k, torch.stack([labels[torch.randperm(len(labels), generator=g)]
+                                         for _ in range(chunk)]))
+        for chunk in _chunks(n_permutations, 50)  # 50 permutations at a time bound the memory
+    ])
+    sd = float(null.std())
+    return {"statistic": observed,
+            "p_value": (1 + int((null >= observed).sum())) / (1 + n_permutations),
+            "null_mean": float(null.mean()), "null_sd": sd,
+            "z": (observed - float(null.mean())) / sd if sd > 0 else float("nan")}
+
+
+def _chunks(total: int, size: int) -> list[int]:
+    return [min(size, total - i) for i in range(0, total, size)]
+
+
+def classifier_two_sample_test(a: Tensor | np.ndarray, b: Tensor | np.ndarray,
+                               test_fraction: float = 0.5, seed: int = 0,
+                               quadratic: bool = True) -> dict[str, float]:
+    """A classifier two-sample test (Lopez-Paz and Oquab, 2017): can a classifier tell a from b?
+
+    A logistic regression (scikit-learn) is fit on a random ``1 - test_fraction`` of the pooled,
+    labelled sample and scored on the rest; under the null (one distribution) its held-out accuracy
+    is Binomial(n_test, 1/2) / n_test, so p is the one-sided binomial tail. With ``quadratic`` the
+    inputs are (z, z^2), standardised: a linear boundary on z alone cannot see a difference in
+    spread (N(0, I) against N(0, 0.8 I)), one on z^2 can.
+
+    Returns ``accuracy``, ``p_value`` and ``n_test``.
+    """
+    from scipy import stats
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x, y = _as_features(a, "a", min_rows=4), _as_features(b, "b", min_rows=4)
+    _same_dim(x, y, ("a", "b"))
+    fraction = check_number(test_fraction, "test_fraction", positive=True)
+    if fraction >= 1:
+        raise ValueError(f"test_fraction must be below 1, got {test_fraction!r}")
+    data = torch.cat([x, y]).numpy()
+    if quadratic:
+        data = np.concatenate([data, data**2], axis=1)
+    labels = np.r_[np.ones(len(x)), np.zeros(len(y))]
+    order = np.random.default_rng(seed).permutation(len(data))
+    n_test = max(1, int(round(fraction * len(data))))
+    test, train = order[:n_test], order[n_test:]
+    clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+    clf.fit(data[train], labels[train])
+    correct = int((clf.predict(data[test]) == labels[test]).sum())
+    # majority guessing reaches max(m, n) / (m + n): with unequal sets test against that rate
+    chance = max(len(x), len(y)) / (len(x) + len(y))
+    return {"accuracy": correct / n_test,
+            "p_value": float(stats.binomtest(correct, n_test, chance, "greater").pvalue),
+            "n_test": n_test}

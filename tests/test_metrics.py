@@ -223,3 +223,64 @@ def test_frechet_parts_add_up():
     assert parts["mean"] + parts["cov"] == pytest.approx(frechet_distance(a, b), rel=1e-9)
     assert parts["mean"] == pytest.approx(float((a.double().mean(0) - b.double().mean(0)).square().sum()), rel=1e-9)
     assert frechet_parts(a, a + 5)["cov"] == pytest.approx(0, abs=1e-9)
+
+
+# ---- two-sample tests with power at 200-D (issue 24) ---------------------------------------------
+
+@pytest.fixture(scope="module")
+def spread_200d():
+    """N(0, I), N(0, 0.8 I) and a second N(0, I) draw, 500 each in 200-D."""
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(500, 200, generator=g)
+    return a, torch.randn(500, 200, generator=g) * 0.8**0.5, torch.randn(500, 200, generator=g)
+
+
+def test_mmd_multiscale_with_one_scale_is_the_median_heuristic_mmd():
+    from genae.metrics import mmd_multiscale
+
+    g = torch.Generator().manual_seed(1)
+    a, b = torch.randn(40, 5, generator=g), torch.randn(30, 5, generator=g) + 0.3
+    assert mmd_multiscale(a, b, scales=(1.0,)) == pytest.approx(mmd(a, b), rel=1e-10)
+    assert mmd_multiscale(a, b, scales=(0.5, 2.0), bandwidth=1.5) == pytest.approx(
+        mmd(a, b, bandwidth=0.75) + mmd(a, b, bandwidth=3.0), rel=1e-10)
+    with pytest.raises(ValueError, match="scales must be"):
+        mmd_multiscale(a, b, scales=(1.0, -2.0))
+
+
+def test_latent_tests_tell_a_narrower_gaussian_at_200d(spread_200d):
+    from genae.metrics import classifier_two_sample_test, mmd_permutation_test
+
+    a, narrow, same = spread_200d
+    multi = mmd_permutation_test(a, narrow, n_permutations=100)
+    single = mmd_permutation_test(a, narrow, scales=(1.0,), n_permutations=100)
+    assert multi["p_value"] < 0.01 and multi["z"] > 1.5 * single["z"]  # the added scales add power
+    assert mmd_permutation_test(a, same, n_permutations=100)["p_value"] > 0.05
+    c2st = classifier_two_sample_test(a, narrow)
+    assert c2st["accuracy"] > 0.7 and c2st["p_value"] < 1e-6 and c2st["n_test"] == 500
+    assert classifier_two_sample_test(a, same)["p_value"] > 0.05
+    # a linear boundary on z alone cannot see a change of spread: why the default is quadratic
+    assert classifier_two_sample_test(a, narrow, quadratic=False)["accuracy"] < 0.6
+
+
+def test_permutation_p_value_is_uniform_under_the_null():
+    from genae.metrics import mmd_permutation_test
+
+    ps = []
+    for seed in range(40):
+        g = torch.Generator().manual_seed(100 + seed)
+        ps.append(mmd_permutation_test(torch.randn(20, 3, generator=g), torch.randn(20, 3, generator=g),
+                                       n_permutations=99, seed=seed)["p_value"])
+    ps = np.array(ps)
+    assert 0.3 < ps.mean() < 0.7 and (ps < 0.05).mean() <= 0.15
+
+
+def test_two_sample_tests_bad_input():
+    from genae.metrics import classifier_two_sample_test, mmd_permutation_test
+
+    a = torch.randn(10, 3)
+    with pytest.raises(ValueError, match="n_permutations"):
+        mmd_permutation_test(a, a, n_permutations=0)
+    with pytest.raises(ValueError, match="test_fraction must be below 1"):
+        classifier_two_sample_test(a, a, test_fraction=1.0)
+    with pytest.raises(ValueError, match="features per sample"):
+        classifier_two_sample_test(a, torch.randn(10, 4))
