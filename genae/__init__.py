@@ -4,7 +4,8 @@ A thin PyTorch library behind the teaching book on Creswell, Arulkumaran and
 Bharath, "Improving Sampling from Generative Autoencoders with Markov Chains".
 One module per concern. The modules a reader of the book opens sit at the top:
 
-- :mod:`genae.data`: the data sets (digits offline; MNIST, SVHN, CelebA, folders; sections 4.2-4.3).
+- :mod:`genae.data`: the data sets (5,000 MNIST digits
+  offline; MNIST, SVHN, CelebA, folders; sections 4.2-4.3).
 - :mod:`genae.models`: the DCGAN-style VAE, AAE, DVAE and DAAE (section 4.1).
 - :mod:`genae.train`: one training step, one epoch, and ``fit`` for all four models (section 4.3).
 - :mod:`genae.mcmc`: the Markov chain of section 3 (Eq. 1 and 2).

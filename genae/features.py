@@ -25,13 +25,15 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 
 from genae.data import CHANNELS, load_images
+from genae.defaults import QUICK
 from genae.infra import checkpoint
 from genae.infra.cache import cache_key, default_cache_dir
 from genae.infra.devices import resolve_device
 from genae.models import evaluating
 from genae.validate import check_choice, check_int
 
-CLASSIFIER_SETS = ("digits", "mnist", "fashion-mnist")  # small, grey, labelled: our own classifier
+# small, grey, labelled: the book trains its own classifier
+CLASSIFIER_SETS = ("mnist-5k", "digits", "mnist", "fashion-mnist")
 N_CLASSES = 10
 INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"
 INCEPTION_URL = ("https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/"
@@ -134,7 +136,7 @@ def train_classifier(train: Dataset, image_size: int, channels: int, epochs: int
     return model.eval()
 
 
-def domain_classifier(dataset: str = "digits", image_size: int = 32,
+def domain_classifier(dataset: str = QUICK.dataset, image_size: int = 32,
                       root: str | os.PathLike | None = None, epochs: int = 10, width: int = 16,
                       feature_dim: int = 32, seed: int = 0,
                       cache_dir: str | os.PathLike | None = None,
@@ -250,7 +252,7 @@ class InceptionFeatures:
         return None
 
 
-def feature_extractor(dataset: str = "digits", image_size: int = 32,
+def feature_extractor(dataset: str = QUICK.dataset, image_size: int = 32,
                       root: str | os.PathLike | None = None,
                       device: str | torch.device | None = None,
                       inception_weights: str | os.PathLike | None = None,

@@ -167,9 +167,13 @@ class LinearGaussianAE(nn.Module):
         )
 
 
-def transition(model: LinearGaussianAE, sample: bool = True,
-               decode: str = "mean") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def transition(model: LinearGaussianAE, sample: bool = True, *,
+               decode: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One chain step as AR(1), z' = M z + m + N(0, Q): returns (M, m, Q).
+
+    ``decode`` has no default, here and in :func:`step`, :func:`chain_marginals` and
+    :func:`stationary`: ``"sample"`` is Eq. 1 as written, ``"mean"`` the authors' code, and
+    the two have different stationary distributions, so every caller names its chain.
 
     As ``run_chain(model, z, 1, sample, decode=decode)``: Q = (s^2 + sigma_n^2) A A^T + S with
     ``decode="sample"``, Q = sigma_n^2 A A^T + S with ``decode="mean"`` (the decoder's draw is
@@ -192,33 +196,33 @@ def spectral_radius(M: np.ndarray) -> float:
 
 
 def step(
-    model: LinearGaussianAE, z: Gaussian, sample: bool = True, decode: str = "mean"
+    model: LinearGaussianAE, z: Gaussian, sample: bool = True, *, decode: str
 ) -> Gaussian:
     """The distribution of z_{t+1} when z_t ~ ``z``: N(M mu + m, M C M^T + Q)."""
-    M, m, Q = transition(model, sample, decode)
+    M, m, Q = transition(model, sample, decode=decode)
     _check_latent(z, model)
     return Gaussian(M @ z.mean + m, M @ z.cov @ M.T + Q)
 
 
 def chain_marginals(model: LinearGaussianAE, start: Gaussian, steps: int, sample: bool = True,
-                    decode: str = "mean") -> list[Gaussian]:
+                    *, decode: str) -> list[Gaussian]:
     """The distributions of z_0, ..., z_steps when z_0 ~ ``start``; entry t is after t steps."""
     check_steps(steps)
     _check_latent(start, model)
     out = [start]
     for _ in range(steps):
-        out.append(step(model, out[-1], sample, decode))
+        out.append(step(model, out[-1], sample, decode=decode))
     return out
 
 
-def stationary(model: LinearGaussianAE, sample: bool = True, decode: str = "mean") -> Gaussian:
+def stationary(model: LinearGaussianAE, sample: bool = True, *, decode: str) -> Gaussian:
     """The chain's stationary distribution N((I - M)^-1 m, C), C = M C M^T + Q (a discrete Lyapunov
     equation).
 
     Raises ``ValueError`` when the spectral radius of M is >= 1: then z_t drifts
     or spreads without bound and no stationary distribution exists.
     """
-    M, m, Q = transition(model, sample, decode)
+    M, m, Q = transition(model, sample, decode=decode)
     rho = spectral_radius(M)
     if rho >= 1:
         raise ValueError(

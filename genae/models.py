@@ -181,15 +181,29 @@ class VAE(GenerativeAutoencoder):
 
 
 class AAE(GenerativeAutoencoder):
-    """Adversarial autoencoder (section 2.1) with a deterministic encoder and an adversary on z."""
+    """Adversarial autoencoder (section 2.1) with a deterministic encoder and an adversary on z.
+
+    ``prior_weight`` weighs the encoder's adversarial term against the reconstruction, which
+    is summed over pixels. Both of the authors' codes average the reconstruction over pixels
+    and add the adversarial term at weight 1 (Kaixhin/Autoencoders: ``nn.BCECriterion`` plus
+    the minimax loss; ToniCreswell/pyTorch_DAAE: ``recLoss + alpha * encLoss``, ``alpha=1``).
+    The default, the number of pixels C x H x W, is that balance: the same loss times C x H x W,
+    which Adam's steps do not see.
+    """
 
     objectives = {"autoencoder": ("reconstruction", "prior"), "adversary": ("adversary",)}
 
     def __init__(self, kind: str = "aae", image_size: int = PAPER.image_size, channels: int = 3,
                  latent_dim: int = PAPER.latent_dim, width: int = PAPER.width,
-                 denoise_std: float = 0.0) -> None:
+                 denoise_std: float = 0.0, prior_weight: float | None = None) -> None:
         super().__init__(kind, image_size, channels, latent_dim, width, denoise_std, latent_dim)
         self.adversary = Adversary(latent_dim)
+        self.prior_weight = float(channels * image_size**2 if prior_weight is None
+                                  else prior_weight)
+
+    @property
+    def config(self) -> dict:
+        return {**super().config, "prior_weight": self.prior_weight}
 
     def encode(self, x: Tensor, sample: bool = True,
                generator: torch.Generator | None = None) -> Tensor:
@@ -198,7 +212,9 @@ class AAE(GenerativeAutoencoder):
         return self.to_code(self.features(x))
 
     def loss(self, x: Tensor) -> dict[str, Tensor]:
-        """Reconstruction, the encoder's adversarial term -log D(e(x)), the adversary's own loss.
+        """Reconstruction, the encoder's weighted adversarial term, the adversary's own loss.
+
+        ``prior`` is ``prior_weight`` times -log D(e(x)), averaged over the batch.
 
         The adversary sees the encodings detached, so its loss moves only its own
         weights; the trainer steps the encoder on ``prior`` and the adversary on
@@ -214,7 +230,7 @@ class AAE(GenerativeAutoencoder):
                            + F.binary_cross_entropy_with_logits(detached_logit, zeros))
         accuracy = 0.5 * ((real_logit > 0).float().mean() + (detached_logit < 0).float().mean())
         return {"reconstruction": self.reconstruction(x, z),
-                "prior": F.binary_cross_entropy_with_logits(fake_logit, ones),
+                "prior": self.prior_weight * F.binary_cross_entropy_with_logits(fake_logit, ones),
                 "adversary": adversary, "adversary_accuracy": accuracy.detach(), "z": z.detach()}
 
     def param_groups(self) -> dict[str, list[nn.Parameter]]:
@@ -223,7 +239,8 @@ class AAE(GenerativeAutoencoder):
 
 def make_model(kind: str, image_size: int = PAPER.image_size, channels: int = 3,
                latent_dim: int = PAPER.latent_dim, width: int = PAPER.width,
-               denoise_std: float | None = None) -> GenerativeAutoencoder:
+               denoise_std: float | None = None,
+               prior_weight: float | None = None) -> GenerativeAutoencoder:
     """Build one of the paper's four models (defaults: the paper's, :data:`genae.defaults.PAPER`).
 
     Args:
@@ -234,6 +251,8 @@ def make_model(kind: str, image_size: int = PAPER.image_size, channels: int = 3,
         width: channels of the first convolution, doubled at each layer (the paper: 64).
         denoise_std: standard deviation of the corruption N(x, denoise_std^2 I); ``None`` gives
             the paper's 0.5 for the d-kinds and 0 otherwise.
+        prior_weight: the AAE's weight on its adversarial term (see :class:`AAE`); ``None`` gives
+            the authors' balance, the number of pixels. A VAE's KL term has weight 1 (the ELBO).
     """
     check_choice(kind, "model kind", KINDS)
     check_choice(image_size, "image_size", IMAGE_SIZES)
@@ -241,5 +260,10 @@ def make_model(kind: str, image_size: int = PAPER.image_size, channels: int = 3,
         check_int(value, name, low=1)
     std = (denoise_std_for(kind) if denoise_std is None
            else check_number(denoise_std, "denoise_std", low=0))
-    cls = VAE if kind.endswith("vae") else AAE
-    return cls(kind, image_size, channels, latent_dim, width, std)
+    if kind.endswith("vae"):
+        if prior_weight is not None:
+            raise ValueError(f"prior_weight={prior_weight!r} is for the AAEs: a {kind}'s prior "
+                             "term is its KL divergence, weighted 1 as in the ELBO; leave it None")
+        return VAE(kind, image_size, channels, latent_dim, width, std)
+    weight = None if prior_weight is None else check_number(prior_weight, "prior_weight", low=0)
+    return AAE(kind, image_size, channels, latent_dim, width, std, weight)

@@ -45,7 +45,7 @@ History = list[dict[str, float]]
 Terms = dict[str, Tensor]
 NO_SCALING = torch.amp.GradScaler("cpu", enabled=False)  # full precision: it passes through
 #: Part of every cached model's key: raise it when a change to training changes the trained weights.
-TRAINER_VERSION = 2
+TRAINER_VERSION = 3  # 3: the AAEs weigh their prior term as the authors did
 
 
 def train_step(*, model: TrainableModel, optimisers: dict[str, torch.optim.Optimizer], x: Tensor,

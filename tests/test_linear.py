@@ -118,7 +118,7 @@ def test_deterministic_chain_is_exact():
     model = shrunk_model()
     z0 = START.sample(50, generator=torch.Generator().manual_seed(1))
     trajectory = run_chain(model, z0, 20, sample=False).numpy()
-    M, m, Q = transition(model, sample=False)
+    M, m, Q = transition(model, sample=False, decode="mean")
     assert not Q.any()
     z = z0.numpy()
     for t in range(1, 21):
@@ -218,9 +218,9 @@ def test_distances_in_known_cases():
 def test_non_stationary_chain_raises():
     model = shrunk_model()
     big = model.replace(A=2.0 * model.A.numpy())
-    assert spectral_radius(transition(big)[0]) >= 1
+    assert spectral_radius(transition(big, decode="sample")[0]) >= 1
     with pytest.raises(ValueError, match="no stationary distribution: the spectral radius"):
-        stationary(big)
+        stationary(big, decode="sample")
 
 
 def test_bad_inputs_have_clear_errors():
@@ -238,7 +238,7 @@ def test_bad_inputs_have_clear_errors():
     with pytest.raises(ValueError, match=r"shape \(N, 6\)"):
         model.encode(torch.zeros(2, 5, dtype=torch.float64))
     with pytest.raises(ValueError, match="3-D latent space"):
-        chain_marginals(model, Gaussian.standard(2), 3)
+        chain_marginals(model, Gaussian.standard(2), 3, decode="sample")
     with pytest.raises(ValueError, match="6-D data space"):
         aggregate_posterior(model, Gaussian.standard(3))
     with pytest.raises(ValueError, match="latent_dim must be a whole number from 1 to 5"):
@@ -254,4 +254,24 @@ def test_bad_inputs_have_clear_errors():
     with pytest.raises(ValueError, match="singular"):
         kl(Gaussian.standard(2), Gaussian([0, 0], np.zeros((2, 2))))
     with pytest.raises(ValueError, match="steps must be a whole number"):
-        chain_marginals(model, Gaussian.standard(3), -1)
+        chain_marginals(model, Gaussian.standard(3), -1, decode="sample")
+
+
+def test_decode_has_no_default():
+    # Eq. 1's chain and the authors' mean-decoding chain differ; a caller must say which it means
+    model = shrunk_model()
+    for call in (lambda: transition(model), lambda: stationary(model),
+                 lambda: chain_marginals(model, START, 2)):
+        with pytest.raises(TypeError, match="decode"):
+            call()
+
+
+def test_exact_posterior_sampled_chain_reaches_the_prior():
+    # Chapter 03's proposition: decoder and exact posterior, decoder sampled -> stationary N(0, I).
+    # Decoding to the mean instead is another chain, with another stationary distribution.
+    W, b, s = fit_ppca(random_data(), 3)
+    model = LinearGaussianAE.from_decoder(W, b, s)
+    prior = Gaussian.standard(3)
+    assert w2(stationary(model, decode="sample"), prior) < 1e-6
+    assert w2(chain_marginals(model, START, 200, decode="sample")[-1], prior) < 1e-6
+    assert w2(stationary(model, decode="mean"), prior) > 0.1

@@ -212,7 +212,7 @@ def _train_settings(args: argparse.Namespace, out: Path) -> dict:
         settings.update({k: v for k, v in saved.items() if k in RUN_KEYS})
     settings.update(given, epochs=args.epochs)  # epochs is the target, free to change on resume
     if settings["data"] is None:
-        raise UsageError("--data is required: the data set to train on (digits works offline)")
+        raise UsageError("--data is required: the data set to train on (mnist-5k works offline)")
     return settings
 
 

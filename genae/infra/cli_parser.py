@@ -111,7 +111,7 @@ def build_parser(commands: dict[str, Callable]) -> Parser:
 
     def data_options(p: Parser, required: bool) -> None:
         p.add_argument("--data", choices=list(CHANNELS), required=required,
-                       help="data set (digits is bundled and works offline; the paper: celeba, "
+                       help="data set (mnist-5k is bundled and works offline; the paper: celeba, "
                        "svhn)" + ("" if required else "; required unless --resume, which reads it "
                                   "from run.json"))
         p.add_argument("--root", help="folder holding the data set (for --data folder: the images)")
