@@ -23,6 +23,11 @@ Every row holds the same columns, :data:`METRICS`:
 The extra columns :data:`PARTS` say why FID moves: ``fid_mean`` and ``fid_cov`` are its mean and
 covariance terms (:func:`genae.metrics.frechet_parts`), ``kid_se`` is KID's standard error.
 
+:func:`feature_metrics` computes the image metrics from features alone (and, beside them,
+``mmd_feat``: the Gaussian-kernel MMD in the features); :func:`bootstrap_real_baseline` resplits a
+pool of real images many times into two disjoint sets of the chapter's sizes and gives each
+metric's mean and 95% interval: how far a perfect sampler's score may fall by chance (issue 24).
+
 Besides the chain's rows, :func:`real_baseline` (two halves of the real data) and
 :func:`posterior_baseline` (decoded Q(Z): held-out images encoded with the encoder's noise and
 decoded, the target the chain is meant to reach) say what "good" and "where the chain should
@@ -34,6 +39,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 import torch
 from torch import Tensor, nn
@@ -51,7 +57,7 @@ from genae.metrics import (
     precision_recall,
 )
 from genae.models import evaluating
-from genae.validate import check_choice, check_images, check_int, check_steps
+from genae.validate import check_choice, check_images, check_int, check_number, check_steps
 
 DEFAULT_STEPS = (0, 1, 2, 5, 10, 20, 50)
 INTERPOLATION_STEPS = (0, 1, 5, 10)
@@ -123,11 +129,8 @@ class _Reference:
 
     def image_metrics(self, images: Tensor) -> dict[str, float]:
         feats = self.extractor.features(images)
-        precision, recall = precision_recall(self.features, feats, k=self.k)
-        parts = frechet_parts_from_stats(*gaussian_stats(feats), *self.stats)
-        value, se = kid(feats, self.features)
-        row = {"fid": parts["mean"] + parts["cov"], "kid": value, "precision": precision,
-               "recall": recall, "fid_mean": parts["mean"], "fid_cov": parts["cov"], "kid_se": se}
+        row = feature_metrics(feats, self.features, k=self.k, real_stats=self.stats,
+                              with_mmd=False)
         confidence = self.extractor.confidence(images)
         if confidence is not None:
             row["confidence"] = float(confidence.mean())
@@ -137,6 +140,107 @@ class _Reference:
         z = z.cpu()
         return {"mmd_q": mmd(z, self.q, self.bandwidth), "mmd_p": mmd(z, self.p, self.bandwidth),
                 "latent_norm": float(z.double().norm(dim=1).mean())}
+
+
+IMAGE_METRICS = ("fid", "kid", "precision", "recall", "mmd_feat")
+
+
+def feature_bandwidth(real_feats: Tensor) -> float:
+    """The median distance between the reference's own features: one kernel width for every set
+    measured against it (the two halves pooled are all of them)."""
+    half = len(real_feats) // 2
+    return median_bandwidth(real_feats[:half], real_feats[half:])
+
+
+def feature_metrics(fake_feats: Tensor, real_feats: Tensor, k: int = 3,
+                    real_stats: tuple[Tensor, Tensor] | None = None, with_mmd: bool = True,
+                    bandwidth: float | None = None,
+                    kid_normalise: str | None = None) -> dict[str, float]:
+    """Every image metric of ``fake_feats`` against ``real_feats`` (both (N, D), one extractor).
+
+    Returns ``fid``, ``kid`` (with ``kid_normalise``, see :func:`genae.metrics.kid`),
+    ``precision``, ``recall``, ``fid_mean``, ``fid_cov``, ``kid_se`` and, with ``with_mmd``,
+    ``mmd_feat``: the Gaussian-kernel MMD with ``bandwidth`` (``None``: :func:`feature_bandwidth`
+    of the reference, the same for every set measured against it). ``real_stats`` (the
+    reference's mean and covariance) saves recomputing them for every set.
+    """
+    precision, recall = precision_recall(real_feats, fake_feats, k=k)
+    stats = real_stats if real_stats is not None else gaussian_stats(real_feats)
+    parts = frechet_parts_from_stats(*gaussian_stats(fake_feats), *stats)
+    value, se = kid(fake_feats, real_feats, normalise=kid_normalise)
+    row = {"fid": parts["mean"] + parts["cov"], "kid": value, "precision": precision,
+           "recall": recall, "fid_mean": parts["mean"], "fid_cov": parts["cov"], "kid_se": se}
+    if with_mmd:
+        h = feature_bandwidth(real_feats) if bandwidth is None else bandwidth
+        row["mmd_feat"] = mmd(fake_feats, real_feats, h)
+    return row
+
+
+def _check_pool(pool: Tensor, n: int, n_reference: int | None, k: int) -> int:
+    """The pool must hold two disjoint sets of ``n`` and ``n_reference`` images, each above k."""
+    if not isinstance(pool, Tensor) or pool.dim() < 2:
+        got = tuple(pool.shape) if isinstance(pool, Tensor) else type(pool).__name__
+        raise ValueError(f"pool must be a batch of real images (N, C, H, W), got {got}")
+    check_int(k, "k", low=1)
+    check_int(n, "n", low=k + 1, what=" (samples per repetition)")
+    n_reference = len(pool) - n if n_reference is None else n_reference
+    check_int(n_reference, "n_reference", low=k + 1, what=f" (the pool has {len(pool)} images)")
+    if n + n_reference > len(pool):
+        raise ValueError(f"the pool has {len(pool)} images: too few for disjoint sets of n={n} "
+                         f"and n_reference={n_reference}")
+    return n_reference
+
+
+def real_baseline_draws(extractor, pool: Tensor, n: int, n_reference: int | None = None,
+                        repeats: int = 200, k: int = 3, seed: int = 0,
+                        kid_normalise: str | None = None) -> pd.DataFrame:
+    """The image metrics of real against real over ``repeats`` random resplits of ``pool``.
+
+    Each repetition draws, without replacement, ``n`` images (standing in for the samples) and
+    ``n_reference`` others (the reference; ``None``: the rest of the pool), and measures them with
+    :func:`feature_metrics`. The pool's features are computed once. Returns one row per repetition.
+    """
+    n_reference = _check_pool(pool, n, n_reference, k)
+    check_int(repeats, "repeats", low=2)
+    feats = extractor.features(pool).double()
+    g = torch.Generator().manual_seed(seed)
+    rows = []
+    for r in range(repeats):
+        order = torch.randperm(len(pool), generator=g)
+        a, b = feats[order[:n]], feats[order[n:n + n_reference]]
+        rows.append({"repeat": r, **feature_metrics(a, b, k=k, kid_normalise=kid_normalise)})
+    return pd.DataFrame(rows)
+
+
+def bootstrap_real_baseline(extractor, pool: Tensor, n: int, n_reference: int | None = None,
+                            repeats: int = 200, k: int = 3, seed: int = 0,
+                            kid_normalise: str | None = None,
+                            level: float = 0.95) -> pd.DataFrame:
+    """What a perfect sampler scores, with its spread: each metric's mean and ``level`` interval
+    over ``repeats`` resplits of a pool of real images (:func:`real_baseline_draws`).
+
+    The single real-vs-real row of :func:`real_baseline` is one draw of this distribution; a
+    sampler whose score lies inside the interval is as close to the data as real images of the
+    same count are. Use the ``n`` (and reference size) of the rows it is compared with: FID and
+    precision/recall depend on the counts.
+
+    Returns one row per metric: ``metric``, ``mean``, ``sd``, ``low`` and ``high`` (the
+    percentile interval), ``n``, ``n_reference``, ``repeats``.
+    """
+    check_number(level, "level", positive=True)
+    if level >= 1:
+        raise ValueError(f"level must be below 1, got {level!r}")
+    draws = real_baseline_draws(extractor, pool, n, n_reference, repeats, k, seed, kid_normalise)
+    n_reference = len(pool) - n if n_reference is None else n_reference
+    tail = (1 - level) / 2 * 100
+    rows = []
+    for metric in (*IMAGE_METRICS, "fid_mean", "fid_cov"):
+        values = draws[metric].to_numpy()
+        low, high = np.percentile(values, [tail, 100 - tail])
+        rows.append({"metric": metric, "mean": float(values.mean()),
+                     "sd": float(values.std(ddof=1)), "low": float(low), "high": float(high),
+                     "n": n, "n_reference": n_reference, "repeats": repeats})
+    return pd.DataFrame(rows)
 
 
 def _check_step_list(steps: Sequence[int], name: str) -> list[int]:

@@ -37,7 +37,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from genae.validate import check_int, check_number
+from genae.validate import check_choice, check_int, check_number
 
 
 def _as_features(x: object, name: str, min_rows: int = 2) -> Tensor:
@@ -192,8 +192,38 @@ def mmd(a: Tensor | np.ndarray, b: Tensor | np.ndarray, bandwidth: float | None 
     return float(xx + yy - 2 * k_xy.mean())
 
 
+#: how :func:`kid` may rescale the features before its kernel (``None``: as they are)
+KID_NORMALISE = (None, "l2", "standardise")
+
+
+def normalise_features(feats_a: Tensor, feats_b: Tensor,
+                       how: str | None) -> tuple[Tensor, Tensor]:
+    """Both feature sets rescaled for a polynomial kernel, the second (the reference) setting the
+    scale.
+
+    - ``None``: unchanged;
+    - ``"l2"``: every row scaled to norm sqrt(D), so the kernel's x.y / D is the cosine of the two
+      rows: only directions count, and a few large-valued features no longer dominate;
+    - ``"standardise"``: every feature centred and scaled by ``feats_b``'s mean and standard
+      deviation (1 where a feature is constant), so each feature counts alike; using the
+      reference's statistics (not the pooled ones) keeps rows measured against one reference on
+      one scale.
+    """
+    check_choice(how, "KID normalisation", KID_NORMALISE)
+    if how is None:
+        return feats_a, feats_b
+    if how == "l2":
+        d = feats_a.shape[1]
+        return tuple(f / f.norm(dim=1, keepdim=True).clamp_min(1e-12) * d**0.5
+                     for f in (feats_a, feats_b))
+    mean, sd = feats_b.mean(0), feats_b.std(0)
+    sd = torch.where(sd > 0, sd, torch.ones_like(sd))
+    return (feats_a - mean) / sd, (feats_b - mean) / sd
+
+
 def kid(
-    feats_a: Tensor | np.ndarray, feats_b: Tensor | np.ndarray, degree: int = 3
+    feats_a: Tensor | np.ndarray, feats_b: Tensor | np.ndarray, degree: int = 3,
+    normalise: str | None = None,
 ) -> tuple[float, float]:
     """Kernel inception distance: the unbiased squared MMD with k(x, y) = (x.y / D + 1)^degree, and
     its standard error.
@@ -207,6 +237,10 @@ def kid(
     Args:
         feats_a, feats_b: features (N_a, D) and (N_b, D), at least 3 rows each.
         degree: the polynomial's degree (3, as Bińkowski et al. and torchmetrics use).
+        normalise: ``None`` (the features as they are, as torchmetrics does), ``"l2"`` or
+            ``"standardise"``: see :func:`normalise_features`. Our classifier's ReLU features
+            have no fixed scale, so raw KID values (tens of thousands) say little across
+            extractors; the normalised ones are on the scale of a cosine or a z-score.
 
     Returns:
         ``(kid, standard_error)``.
@@ -217,6 +251,7 @@ def kid(
     )
     _same_dim(x, y, ("feats_a", "feats_b"))
     check_int(degree, "degree", low=1)
+    x, y = normalise_features(x, y, normalise)
     d = x.shape[1]
     k_xx, k_yy, k_xy = ((u @ v.T / d + 1) ** degree for u, v in ((x, x), (y, y), (x, y)))
     m, n = len(x), len(y)

@@ -160,3 +160,43 @@ def test_chain_and_decode_options(setup):
         evaluate_chain(model, clf, real, n_samples=12, chain="torch7")
     with pytest.raises(ValueError, match="unknown decode"):
         evaluate_chain(model, clf, real, n_samples=12, decode="bernoulli")
+
+
+# ---- the real-vs-real baseline, bootstrapped (issue 24) -----------------------------------------
+
+def test_feature_metrics_match_the_metrics_module():
+    from genae.evaluate import feature_metrics
+    from genae.metrics import frechet_distance, kid, mmd, precision_recall
+
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(30, 4, generator=g).double(), torch.randn(40, 4, generator=g).double() + 0.5
+    row = feature_metrics(a, b, k=3, bandwidth=2.0)
+    assert row["fid"] == pytest.approx(frechet_distance(a, b)) and row["kid"] == pytest.approx(kid(a, b)[0])
+    assert (row["precision"], row["recall"]) == pytest.approx(precision_recall(b, a, k=3))
+    assert row["mmd_feat"] == pytest.approx(mmd(a, b, 2.0))
+    assert row["kid"] != pytest.approx(feature_metrics(a, b, kid_normalise="l2")["kid"])
+    assert "mmd_feat" not in feature_metrics(a, b, with_mmd=False)
+
+
+def test_bootstrap_real_baseline_interval(setup):
+    from genae.data import load_images
+    from genae.evaluate import bootstrap_real_baseline, feature_metrics, real_baseline_draws
+
+    clf, _ = setup
+    pool = load_images("digits", "test", image_size=16).tensors[0][:120]
+    out = bootstrap_real_baseline(clf, pool, n=40, n_reference=60, repeats=40).set_index("metric")
+    assert set(out.index) >= {"fid", "kid", "precision", "recall", "mmd_feat"}
+    assert (out["low"] <= out["mean"]).all() and (out["mean"] <= out["high"]).all() and (out["sd"] > 0).all()
+    assert out.loc["fid", "n"] == 40 and out.loc["fid", "n_reference"] == 60 and out.loc["fid", "repeats"] == 40
+    # KID is unbiased: real against real centres on 0 within the repetitions' spread
+    assert abs(out.loc["kid", "mean"]) < out.loc["kid", "sd"]
+    # heavily noised images fall outside the interval: the baseline can fail a sampler
+    noisy = (pool[:40] + 0.5 * torch.randn(pool[:40].shape, generator=torch.Generator().manual_seed(1))).clamp(0, 1)
+    bad = feature_metrics(clf.features(noisy).double(), clf.features(pool[60:]).double())
+    assert bad["fid"] > out.loc["fid", "high"]
+    again = real_baseline_draws(clf, pool, n=40, n_reference=60, repeats=3)
+    assert again.equals(real_baseline_draws(clf, pool, n=40, n_reference=60, repeats=3))
+    with pytest.raises(ValueError, match="too few for disjoint sets of n=100"):
+        bootstrap_real_baseline(clf, pool, n=100, n_reference=60)
+    with pytest.raises(ValueError, match="level must be below 1"):
+        bootstrap_real_baseline(clf, pool, n=40, level=1.0)

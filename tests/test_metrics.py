@@ -284,3 +284,23 @@ def test_two_sample_tests_bad_input():
         classifier_two_sample_test(a, a, test_fraction=1.0)
     with pytest.raises(ValueError, match="features per sample"):
         classifier_two_sample_test(a, torch.randn(10, 4))
+
+
+def test_kid_normalised_features():
+    from genae.metrics import kid, normalise_features
+
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.rand(50, 6, generator=g).double(), torch.rand(60, 6, generator=g).double()
+    # l2: rescaling rows changes nothing; standardise: rescaling features by the same factors changes nothing
+    rows = torch.rand(50, 1, generator=g).double() + 0.5
+    assert kid(a * rows, b, normalise="l2")[0] == pytest.approx(kid(a, b, normalise="l2")[0])
+    scale = torch.tensor([1.0, 10.0, 100.0, 1.0, 5.0, 0.1]).double()
+    assert kid(a * scale, b * scale, normalise="standardise")[0] == pytest.approx(
+        kid(a, b, normalise="standardise")[0])
+    assert kid(a * scale, b * scale)[0] != pytest.approx(kid(a, b)[0])  # raw KID is scale-bound
+    x, y = normalise_features(a, b, "standardise")
+    assert y.mean(0).abs().max() < 1e-12 and torch.allclose(y.std(0), torch.ones(6, dtype=torch.float64))
+    assert torch.allclose(normalise_features(a, b, "l2")[0].norm(dim=1), torch.full((50,), 6**0.5).double())
+    assert kid(a, b) == kid(a, b, normalise=None)  # the default is unchanged
+    with pytest.raises(ValueError, match="unknown KID normalisation 'z'"):
+        kid(a, b, normalise="z")
