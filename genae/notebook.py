@@ -1,12 +1,58 @@
-"""What the book's notebooks call in their first cells: the check of their papermill parameters."""
+"""What the book's notebooks call besides the subject: their parameter check, glue, sentences.
+
+- :func:`check_notebook_parameters`: the first cell after every ``parameters`` cell.
+- :func:`glue`: myst-nb's ``glue`` in the book build, and nothing where myst-nb is not
+  installed (Colab installs genae alone), so a chapter runs in both.
+- :func:`say`: a generated sentence shown as rendered Markdown output, which reads the same
+  in the book, in Jupyter and in Colab (a ``{glue:text}`` role in a Markdown cell is rendered
+  only by the book).
+- :func:`stored_results`: the path of a stored result (chapters 09 and 10), shipped inside the
+  package so that ``pip install`` brings it.
+"""
 
 from __future__ import annotations
 
+import importlib.resources
 from pathlib import Path
 
 from genae.data import CHANNELS
 from genae.defaults import IMAGE_SIZES, QUICK
 from genae.validate import check_int
+
+STORED = "stored"  # the package folder that holds reference/*.py's outputs
+
+
+def glue(name: str, value: object, display: bool = False) -> None:
+    """Make ``value`` available to the book's prose as ``{glue:text}`name```; a no-op outside it.
+
+    The book's build has myst-nb; Colab and a plain ``pip install genae`` do not, and
+    there the value is still shown wherever the chapter prints it.
+    """
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:
+        return
+    myst_glue(name, value, display=display)
+
+
+def say(text: str) -> None:
+    """Show ``text`` (Markdown) as the cell's output: the way chapters print generated sentences."""
+    from IPython.display import Markdown, display
+
+    display(Markdown(text))
+
+
+def stored_results(name: str) -> Path:
+    """The path of the stored result ``name`` (for example ``"ch09.csv"``), inside the package.
+
+    ``make reference`` writes them there; a missing file raises ``FileNotFoundError`` saying
+    how to make it.
+    """
+    path = Path(str(importlib.resources.files("genae") / STORED / name))
+    if not path.is_file():
+        raise FileNotFoundError(f"no stored result {name!r} in {path.parent}: run `make reference` "
+                                "in the repository (or reinstall genae) to write it")
+    return path
 
 
 def check_notebook_parameters(dataset: str = QUICK.dataset, image_size: int = QUICK.image_size,

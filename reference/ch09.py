@@ -16,7 +16,7 @@ rows.
     python reference/ch09.py                        # everything (make reference), about 45 min on 2 cores
     python reference/ch09.py --only 200,vae,0 --lengths 20 --out /tmp/ref   # one small config
 
-It writes, in ``--out`` (default: this folder):
+It writes, in ``--out`` (default: genae/stored, the package data chapters 09 and 10 read):
 
 - ``ch09.csv``: one row per (latent_dim, model, seed, epochs, chain, decode, sample, path, step), the
   columns of :func:`genae.evaluate.evaluate_chain`, plus ``nearest`` (RMS pixel distance of the
@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", help="one job, LATENT,KIND,SEED (e.g. 16,vae,0)")
     parser.add_argument("--lengths", default=",".join(map(str, LENGTHS)), help="training lengths, e.g. 20,40")
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
-    parser.add_argument("--out", type=Path, default=HERE)
+    parser.add_argument("--out", type=Path, default=HERE.parent / "genae" / "stored")
     args = parser.parse_args(argv)
     args.lengths = sorted(int(e) for e in args.lengths.split(","))
     if args.only:

@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser.add_argument("--only", default="", help="KIND:LATENT_DIM:SEED, one model (overrides the lists)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads (CPU results depend on them; one is fastest for these small networks)")
-    parser.add_argument("--out", type=Path, default=ROOT / "reference")
+    parser.add_argument("--out", type=Path, default=ROOT / "genae" / "stored")
     args = parser.parse_args(argv)
     if args.only:
         try:

@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-STORED = ROOT / "reference" / "ch10.csv"
+STORED = ROOT / "genae" / "stored" / "ch10.csv"
 #: column -> (relative, absolute) tolerance; precision and recall count samples, so one sample is 1/359
 TOLERANCE = {"fid": (0.01, 0.0), "kid": (0.05, 1e-4), "precision": (0.0, 0.02), "recall": (0.0, 0.02),
              "mmd_q": (0.1, 2e-4), "nearest": (0.01, 0.0)}
@@ -30,7 +30,7 @@ TOLERANCE = {"fid": (0.01, 0.0), "kid": (0.05, 1e-4), "precision": (0.0, 0.02), 
 
 def test_the_stored_table_covers_every_sampler_and_model():
     table = pd.read_csv(STORED)
-    meta = json.loads((ROOT / "reference" / "ch10.json").read_text())
+    meta = json.loads((ROOT / "genae" / "stored" / "ch10.json").read_text())
     assert {"git_commit", "command", "versions", "machine", "run_seconds"} <= set(meta)
     assert set(table.model) == {"vae", "aae", "dvae", "daae"}
     assert set(table.latent_dim) == {16, 200} and table.seed.nunique() >= 2
@@ -42,7 +42,7 @@ def test_the_stored_table_covers_every_sampler_and_model():
 
 @pytest.mark.skipif(not STORED.is_file(), reason="no stored results yet: run python reference/ch10.py")
 def test_one_row_set_regenerates_from_scratch(tmp_path):
-    meta = json.loads((ROOT / "reference" / "ch10.json").read_text())
+    meta = json.loads((ROOT / "genae" / "stored" / "ch10.json").read_text())
     env = {**os.environ, "GENAE_CACHE": str(tmp_path / "cache")}
     done = subprocess.run([sys.executable, str(ROOT / "reference" / "ch10.py"), "--only", "vae:16:0",
                            "--samplers", "prior,mixture", "--threads", str(meta["machine"]["torch_threads"]),
