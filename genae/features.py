@@ -7,6 +7,12 @@ cached like the models (:func:`domain_classifier`). Its penultimate layer gives
 the features, its held-out accuracy says how far to trust them, and its mean
 confidence on samples is a further, weak, signal of how recognisable they are.
 
+A second, independent extractor (issue 24) checks that a verdict does not hang on the first
+one's blind spots: :func:`pixel_pca`, the principal components of the training split's pixels
+(``feature_extractor(..., kind="pca")``). :func:`noise_confidence` gives a classifier's mean
+confidence on uniform-noise images, and :func:`extractor_report` each extractor's held-out
+accuracy, a linear probe's accuracy on its features, and its confidence on digits and on noise.
+
 For CelebA, SVHN and image folders the usual choice is the Inception network of
 FID (Heusel et al., 2017) through ``torchmetrics`` and ``torch-fidelity``
 (:class:`InceptionFeatures`). Its weights are downloaded once; where that is
@@ -30,7 +36,7 @@ from genae.infra import checkpoint
 from genae.infra.cache import cache_key, default_cache_dir
 from genae.infra.devices import resolve_device
 from genae.models import evaluating
-from genae.validate import check_choice, check_int
+from genae.validate import check_choice, check_int, check_number
 
 # small, grey, labelled: the book trains its own classifier
 CLASSIFIER_SETS = ("mnist-5k", "digits", "mnist", "fashion-mnist")
@@ -110,11 +116,29 @@ def accuracy(model: DomainClassifier, images: Tensor, labels: Tensor) -> float:
     return float((model.probabilities(images).argmax(-1) == labels.cpu()).double().mean())
 
 
+def _noise_penalty(model: DomainClassifier, x: Tensor, g: torch.Generator) -> Tensor:
+    """Cross-entropy to the uniform distribution on uniform-noise images as many as ``x``.
+
+    Outlier exposure (Hendrycks et al., 2019): a softmax classifier trained on digits alone is free
+    to be sure of anything, noise included; this term asks it to say "none of these" (equal
+    probabilities) on images that are no digit.
+    """
+    noise = torch.rand(x.shape, generator=g).to(x.device)
+    return -model(noise).log_softmax(-1).mean()
+
+
 def train_classifier(train: Dataset, image_size: int, channels: int, epochs: int = 10,
                      batch_size: int = 64, lr: float = 1e-3, width: int = 16,
                      feature_dim: int = 32, seed: int = 0,
-                     device: str | torch.device | None = None) -> DomainClassifier:
-    """Train a :class:`DomainClassifier` on a labelled data set (cross-entropy, Adam)."""
+                     device: str | torch.device | None = None,
+                     noise_exposure: float = 0.0) -> DomainClassifier:
+    """Train a :class:`DomainClassifier` on a labelled data set (cross-entropy, Adam).
+
+    ``noise_exposure`` > 0 adds that weight times the cross-entropy to uniform probabilities on a
+    batch of uniform-noise images (:func:`_noise_penalty`), so the classifier is not sure of noise;
+    0 (the default) trains as before.
+    """
+    check_number(noise_exposure, "noise_exposure", low=0.0)
     images, labels = _tensors(train)
     if labels.dim() != 1:
         raise ValueError("the classifier needs a data set with one class label per image")
@@ -130,6 +154,8 @@ def train_classifier(train: Dataset, image_size: int, channels: int, epochs: int
             # memorising
             shift = tuple(torch.randint(-1, 2, (2,), generator=g).tolist())
             loss = F.cross_entropy(model(torch.roll(x, shift, dims=(2, 3))), labels[idx].to(dev))
+            if noise_exposure:
+                loss = loss + noise_exposure * _noise_penalty(model, x, g)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -140,11 +166,13 @@ def domain_classifier(dataset: str = QUICK.dataset, image_size: int = 32,
                       root: str | os.PathLike | None = None, epochs: int = 10, width: int = 16,
                       feature_dim: int = 32, seed: int = 0,
                       cache_dir: str | os.PathLike | None = None,
-                      device: str | torch.device | None = None) -> DomainClassifier:
+                      device: str | torch.device | None = None,
+                      noise_exposure: float = 0.0) -> DomainClassifier:
     """The feature classifier for ``dataset``: trained on its training split once, then cached.
 
     It sits in the same cache folder as the models (:func:`genae.infra.cache.default_cache_dir`),
     keyed on every setting here; ``.test_accuracy`` holds its accuracy on the held-out split.
+    ``noise_exposure``: see :func:`train_classifier`.
     """
     if dataset not in CLASSIFIER_SETS:
         raise ValueError(f"a domain classifier needs a labelled data set of digits or clothes "
@@ -159,6 +187,8 @@ def domain_classifier(dataset: str = QUICK.dataset, image_size: int = 32,
     config = dict(net="domain-classifier-v1", dataset=dataset, image_size=image_size, width=width,
                   feature_dim=feature_dim, epochs=epochs, seed=seed,
                   root=str(root) if root else None)
+    if noise_exposure:  # only then in the key: the classifiers cached before keep their files
+        config["noise_exposure"] = check_number(noise_exposure, "noise_exposure", low=0.0)
     path = Path(cache_dir or default_cache_dir()) / f"classifier-{dataset}-{cache_key(config)}.pt"
     dev = resolve_device(device)
     if path.is_file():
@@ -170,7 +200,7 @@ def domain_classifier(dataset: str = QUICK.dataset, image_size: int = 32,
     where = dict(image_size=image_size, root=root)
     model = train_classifier(load_images(dataset, "train", **where), image_size, channels,
                              epochs=epochs, width=width, feature_dim=feature_dim, seed=seed,
-                             device=dev)
+                             device=dev, noise_exposure=noise_exposure)
     model.test_accuracy = accuracy(model, *_tensors(load_images(dataset, "test", **where)))
     weights = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     checkpoint.write({"net_config": model.config, "training": config,
@@ -252,14 +282,140 @@ class InceptionFeatures:
         return None
 
 
+EXTRACTORS = ("classifier", "pca")
+
+
 def feature_extractor(dataset: str = QUICK.dataset, image_size: int = 32,
                       root: str | os.PathLike | None = None,
                       device: str | torch.device | None = None,
                       inception_weights: str | os.PathLike | None = None,
-                      ) -> DomainClassifier | InceptionFeatures:
-    """The features the book measures ``dataset`` in: its own classifier for digits, MNIST and
-    Fashion-MNIST; FID's Inception network for SVHN, CelebA and folders."""
+                      kind: str = "classifier",
+                      ) -> DomainClassifier | InceptionFeatures | PixelPCA:
+    """The features the book measures ``dataset`` in.
+
+    ``kind="classifier"`` (the default): its own classifier for digits, MNIST and Fashion-MNIST;
+    FID's Inception network for SVHN, CelebA and folders. ``kind="pca"``: the second, independent
+    extractor, :func:`pixel_pca` of the training split (any data set).
+    """
     check_choice(dataset, "data set", list(CHANNELS))
+    check_choice(kind, "feature extractor kind", EXTRACTORS)
+    if kind == "pca":
+        return pixel_pca(dataset, image_size=image_size, root=root)
     if dataset in CLASSIFIER_SETS:
         return domain_classifier(dataset, image_size=image_size, root=root, device=device)
     return InceptionFeatures(weights_path=inception_weights, device=device)
+
+
+# ---- a second, independent extractor; confidence on noise (issue 24) -----------------------------
+
+class PixelPCA:
+    """Features = the leading principal components of the pixels, fit on a training split.
+
+    Why PCA as the second extractor: it is independent of the classifier in every way that could
+    bias a verdict. It is not learned by gradient descent, has no seed, sees no labels and shares
+    no architecture with the CNN, so a change that both extractors agree on is not an artefact of
+    one network's invariances (the CNN ignores what does not help it classify, e.g. stroke
+    texture; PCA keeps whatever carries pixel variance, blur included). It is deterministic and
+    fits in a second. Its weakness is the converse: it measures pixel statistics, not digit
+    identity, so it is the check, not the headline.
+    """
+
+    def __init__(self, mean: Tensor, components: Tensor, image_shape: tuple[int, int, int],
+                 explained: float = float("nan")) -> None:
+        self.mean, self.components = mean.double(), components.double()
+        self.image_shape = tuple(image_shape)
+        self.explained = float(explained)  # share of the pixel variance the components keep
+        self.test_accuracy = float("nan")  # not a classifier
+
+    def features(self, images: Tensor) -> Tensor:
+        """Projections of images (N, C, H, W) on the components, shape (N, n_components)."""
+        if not isinstance(images, Tensor) or tuple(images.shape[1:]) != self.image_shape:
+            got = tuple(images.shape) if isinstance(images, Tensor) else type(images).__name__
+            raise ValueError(f"PixelPCA takes images (N, {', '.join(map(str, self.image_shape))}),"
+                             f" got {got}")
+        x = images.detach().cpu().double().flatten(1)
+        return (x - self.mean) @ self.components.T
+
+    def confidence(self, images: Tensor) -> None:
+        """Not a classifier: no confidence."""
+        return None
+
+
+def fit_pixel_pca(images: Tensor, n_components: int = 32) -> PixelPCA:
+    """:class:`PixelPCA` fit on ``images`` (N, C, H, W): the top right-singular vectors of the
+    centred pixels."""
+    if not isinstance(images, Tensor) or images.dim() != 4:
+        raise ValueError("fit_pixel_pca needs a batch of images (N, C, H, W)")
+    x = images.detach().cpu().double().flatten(1)
+    check_int(n_components, "n_components", low=1, high=min(x.shape),
+              what=" (at most the number of images and of pixels)")
+    mean = x.mean(0)
+    _, sv, vt = torch.linalg.svd(x - mean, full_matrices=False)
+    explained = float(sv[:n_components].square().sum() / sv.square().sum())
+    return PixelPCA(mean, vt[:n_components], tuple(images.shape[1:]), explained)
+
+
+def pixel_pca(dataset: str = QUICK.dataset, image_size: int = 32,
+              root: str | os.PathLike | None = None, n_components: int = 32,
+              cache_dir: str | os.PathLike | None = None) -> PixelPCA:
+    """:func:`fit_pixel_pca` on ``dataset``'s training split, fit once and cached (like
+    :func:`domain_classifier`); 32 components, as many as the classifier's features, so FIDs
+    in the two are on a like dimension."""
+    check_choice(dataset, "data set", list(CHANNELS))
+    check_int(n_components, "n_components", low=1)
+    config = dict(net="pixel-pca-v1", dataset=dataset, image_size=image_size,
+                  n_components=n_components, root=str(root) if root else None)
+    path = Path(cache_dir or default_cache_dir()) / f"pca-{dataset}-{cache_key(config)}.pt"
+    if path.is_file():
+        p = checkpoint.read(path)
+        return PixelPCA(p["mean"], p["components"], tuple(p["image_shape"]), p["explained"])
+    train = load_images(dataset, "train", image_size=image_size, root=root)
+    pca = fit_pixel_pca(_tensors(train)[0], n_components)
+    checkpoint.write({"mean": pca.mean, "components": pca.components,
+                      "image_shape": list(pca.image_shape), "explained": pca.explained,
+                      "config": config}, path)
+    return pca
+
+
+def noise_confidence(classifier: DomainClassifier, n: int = 500, seed: int = 0) -> float:
+    """A classifier's mean top-class probability on ``n`` images of uniform noise.
+
+    A classifier that is as sure of noise as of digits gives a confidence metric that says
+    nothing about how recognisable samples are; compare with its confidence on real images.
+    """
+    check_int(n, "n", low=1)
+    if not hasattr(classifier, "probabilities"):
+        raise TypeError(f"noise_confidence needs a classifier (probabilities()), got "
+                        f"{type(classifier).__name__}")
+    size, ch = classifier.config["image_size"], classifier.config["channels"]
+    noise = torch.rand(n, ch, size, size, generator=torch.Generator().manual_seed(seed))
+    return float(classifier.confidence(noise).mean())
+
+
+def probe_accuracy(extractor, train: Dataset, test: Dataset) -> float:
+    """Held-out accuracy of a logistic regression on the extractor's features (a linear probe):
+    how much class information the features carry, for extractors that are not classifiers."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    (x_tr, y_tr), (x_te, y_te) = _tensors(train), _tensors(test)
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+    probe.fit(extractor.features(x_tr).double().numpy(), y_tr.numpy())
+    return float(probe.score(extractor.features(x_te).double().numpy(), y_te.numpy()))
+
+
+def extractor_report(extractor, train: Dataset, test: Dataset, n_noise: int = 500,
+                     seed: int = 0) -> dict[str, float]:
+    """What to trust an extractor for: ``test_accuracy`` (a classifier's, NaN otherwise),
+    ``probe_accuracy`` (:func:`probe_accuracy`), and, for a classifier, ``confidence_digits`` (mean
+    on the held-out images) and ``confidence_noise`` (:func:`noise_confidence`)."""
+    x_te, y_te = _tensors(test)
+    report = {"test_accuracy": float(getattr(extractor, "test_accuracy", float("nan"))),
+              "probe_accuracy": probe_accuracy(extractor, train, test),
+              "confidence_digits": float("nan"), "confidence_noise": float("nan")}
+    if hasattr(extractor, "probabilities"):
+        report["test_accuracy"] = accuracy(extractor, x_te, y_te)
+        report["confidence_digits"] = float(extractor.confidence(x_te).mean())
+        report["confidence_noise"] = noise_confidence(extractor, n_noise, seed)
+    return report

@@ -116,3 +116,59 @@ def test_inception_features_with_local_weights(tmp_path, monkeypatch):
 def test_domain_classifier_module_forward():
     net = DomainClassifier(image_size=32, channels=1, width=4, feature_dim=6)
     assert net(torch.rand(3, 1, 32, 32)).shape == (3, 10)
+
+
+# ---- the second extractor and confidence on noise (issue 24) -------------------------------------
+
+def test_fit_pixel_pca_recovers_the_leading_directions():
+    from genae.features import fit_pixel_pca
+
+    g = torch.Generator().manual_seed(0)
+    # pixels that vary along two fixed directions (scales 3 and 1) plus tiny noise
+    basis = torch.linalg.qr(torch.randn(16, 2, generator=g))[0].T
+    coef = torch.randn(400, 2, generator=g) * torch.tensor([3.0, 1.0])
+    x = (0.5 + 0.05 * (coef @ basis + 0.01 * torch.randn(400, 16, generator=g))).view(400, 1, 4, 4)
+    pca = fit_pixel_pca(x, n_components=2)
+    assert pca.explained > 0.99
+    assert abs(float(pca.components[0].double() @ basis[0].double())) == pytest.approx(1.0, abs=1e-3)
+    f = pca.features(x)
+    assert f.shape == (400, 2) and f.mean(0).abs().max() < 1e-10 and f[:, 0].var() > 5 * f[:, 1].var()
+    assert pca.confidence(x) is None and pca.test_accuracy != pca.test_accuracy  # NaN: no classifier
+    with pytest.raises(ValueError, match="PixelPCA takes images \\(N, 1, 4, 4\\)"):
+        pca.features(torch.rand(3, 1, 8, 8))
+    with pytest.raises(ValueError, match="n_components must be"):
+        fit_pixel_pca(x, n_components=17)
+
+
+def test_pixel_pca_is_cached_and_selectable_by_kind(tmp_path, monkeypatch):
+    from genae.features import pixel_pca
+
+    monkeypatch.setenv("GENAE_CACHE", str(tmp_path))
+    pca = pixel_pca("digits", image_size=16, n_components=8, cache_dir=tmp_path)
+    assert [p.name.startswith("pca-digits-") for p in tmp_path.iterdir()] == [True]
+    again = pixel_pca("digits", image_size=16, n_components=8, cache_dir=tmp_path)
+    x = torch.rand(3, 1, 16, 16)
+    assert torch.equal(again.features(x), pca.features(x)) and again.explained == pca.explained
+    via = feature_extractor("digits", image_size=16, kind="pca")
+    assert via.features(x).shape == (3, 32)
+    with pytest.raises(ValueError, match="unknown feature extractor kind 'vgg'"):
+        feature_extractor("digits", kind="vgg")
+
+
+def test_noise_exposure_makes_the_classifier_unsure_of_noise():
+    from genae.data import load_images
+    from genae.features import extractor_report, noise_confidence
+
+    torch.set_num_threads(1)
+    train, test = (load_images("digits", split, image_size=32) for split in ("train", "test"))
+    # at 32x32 three epochs already make the plain classifier sure of noise (about 0.74)
+    plain = train_classifier(train, 32, 1, epochs=3, width=8, feature_dim=16)
+    exposed = train_classifier(train, 32, 1, epochs=3, width=8, feature_dim=16, noise_exposure=1.0)
+    assert noise_confidence(exposed) < 0.3 < 0.5 < noise_confidence(plain)
+    report = extractor_report(exposed, train, test, n_noise=100)
+    assert report["test_accuracy"] > 0.7 and report["probe_accuracy"] > 0.7
+    assert report["confidence_digits"] > report["confidence_noise"]
+    with pytest.raises(ValueError, match="noise_exposure must be a finite number >= 0"):
+        train_classifier(train, 32, 1, epochs=1, noise_exposure=-1.0)
+    with pytest.raises(TypeError, match="noise_confidence needs a classifier"):
+        noise_confidence(object())
