@@ -304,3 +304,35 @@ def test_kid_normalised_features():
     assert kid(a, b) == kid(a, b, normalise=None)  # the default is unchanged
     with pytest.raises(ValueError, match="unknown KID normalisation 'z'"):
         kid(a, b, normalise="z")
+
+
+# ---- data copying ---------------------------------------------------------------------------------
+
+def test_data_copying_ct_flags_copies_and_not_fresh_draws():
+    from genae.metrics import data_copying_ct
+
+    g = torch.Generator().manual_seed(0)
+    train, heldout = torch.randn(1000, 5, generator=g), torch.randn(500, 5, generator=g)
+    copies = train[:500] + 0.01 * torch.randn(500, 5, generator=g)
+    fresh = torch.randn(500, 5, generator=g)
+    copied = data_copying_ct(train, heldout, copies, n_cells=5)
+    assert copied["ct"] < -10 and copied["cells_used"] == 5
+    assert all(c["z"] < -3 for c in copied["cells"])
+    assert abs(data_copying_ct(train, heldout, fresh, n_cells=5)["ct"]) < 3
+    # too far from the data: positive (underfitting, not copying)
+    assert data_copying_ct(train, heldout, 1.5 * fresh, n_cells=5)["ct"] > 3
+
+
+def test_data_copying_ct_by_hand_and_bad_input():
+    from genae.metrics import data_copying_ct
+
+    # one cell: generated distances 0.1, 0.2 (to train points at 0, 10) against held-out 1, 2, 3:
+    # U = 0 (no generated point is farther), Z = (0 - 3) / sqrt(6 * 6 / 12) = -sqrt(3)
+    train = torch.tensor([[0.0], [10.0]])
+    heldout = torch.tensor([[1.0], [2.0], [7.0]])
+    gen = torch.tensor([[0.1], [9.8]])
+    out = data_copying_ct(train, heldout, gen, n_cells=1, min_generated=2)
+    assert out["ct"] == pytest.approx(-math.sqrt(3))
+    assert math.isnan(data_copying_ct(train, heldout, gen, n_cells=1, min_generated=3)["ct"])
+    with pytest.raises(ValueError, match="n_cells must be a whole number from 1 to 2"):
+        data_copying_ct(train, heldout, gen, n_cells=3)
