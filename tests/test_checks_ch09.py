@@ -3,8 +3,10 @@ import torch
 
 from genae.checks import ExerciseError
 from genae.checks.ch09 import (
+    check_holm,
     check_mmd,
     check_precision_recall,
+    reference_holm,
     reference_mmd,
     reference_precision_recall,
 )
@@ -111,3 +113,57 @@ def test_radius_that_counts_the_point_itself_fails():
 def test_returning_one_number_fails():
     with pytest.raises(ExerciseError, match="pair \\(precision, recall\\)"):
         check_precision_recall(lambda real, fake, k: 0.5)
+
+
+def test_reference_holm_passes(capsys):
+    check_holm(reference_holm)
+    assert "all 4 checks passed" in capsys.readouterr().out
+
+
+def test_library_holm_passes():
+    from genae.summary import holm
+
+    check_holm(lambda p: list(holm(p)))
+
+
+def test_holm_stub_fails():
+    def my_holm(p_values):
+        raise NotImplementedError()
+
+    with pytest.raises(ExerciseError, match="not written yet"):
+        check_holm(my_holm)
+
+
+def test_bonferroni_fails():
+    with pytest.raises(ExerciseError, match="Bonferroni"):
+        check_holm(lambda p: [min(len(p) * v, 1.0) for v in p])
+
+
+def test_holm_without_running_maximum_fails():
+    def my_holm(p_values):
+        order = sorted(range(len(p_values)), key=lambda i: p_values[i])
+        out = [0.0] * len(p_values)
+        for rank, i in enumerate(order):
+            out[i] = min((len(p_values) - rank) * p_values[i], 1.0)
+        return out
+
+    with pytest.raises(ExerciseError, match="running maximum"):
+        check_holm(my_holm)
+
+
+def test_uncapped_holm_fails():
+    def my_holm(p_values):
+        order = sorted(range(len(p_values)), key=lambda i: p_values[i])
+        out, running = [0.0] * len(p_values), 0.0
+        for rank, i in enumerate(order):
+            running = max(running, (len(p_values) - rank) * p_values[i])
+            out[i] = running
+        return out
+
+    with pytest.raises(ExerciseError, match="cap it at 1"):
+        check_holm(my_holm)
+
+
+def test_sorted_holm_fails():
+    with pytest.raises(ExerciseError, match="sorted"):
+        check_holm(lambda p: sorted(reference_holm(p)))

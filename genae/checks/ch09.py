@@ -65,51 +65,42 @@ def _mmd_variant(
     )
 
 
+def _mmd_cases() -> list[tuple[Tensor, Tensor, float]]:
+    """Samples of unequal and equal sizes, shifted and not, with three kernel widths."""
+    g = torch.Generator().manual_seed(9)
+
+    def draw(n: int, d: int) -> Tensor:
+        return torch.randn(n, d, generator=g, dtype=torch.float64)
+
+    return [(draw(20, 3), draw(30, 3) + 0.5, 1.0), (draw(25, 2), draw(25, 2), 0.7),
+            (draw(15, 5) * 2, draw(12, 5), 3.0)]
+
+
+def _mmd_hints(a: Tensor, b: Tensor, h: float, want: float) -> tuple[tuple[float, str], ...]:
+    """The values of the usual slips, each with what to fix."""
+    return (
+        (_mmd_variant(a, b, h, biased=True),
+         "that is the biased estimate: leave out the i = j terms k(a_i, a_i) = 1 (divide the rest "
+         "by m(m-1), not m^2), so that the estimate of 0 is unbiased"),
+        (_mmd_variant(a, b, h, scale=1.0),
+         "the kernel is exp(-|x - y|^2 / (2 h^2)): you left out the 2"),
+        (_mmd_variant(a, b, h, power=1),
+         "the kernel takes the squared distance |x - y|^2, not |x - y|"),
+        (-want, "the signs are reversed: MMD^2 = E k(a, a') + E k(b, b') - 2 E k(a, b)"),
+    )
+
+
 def check_mmd(fn: Callable) -> None:
     """Check ``fn(a, b, bandwidth)`` returns the unbiased squared MMD with a Gaussian kernel of
     width ``bandwidth``."""
-    g = torch.Generator().manual_seed(9)
-    cases = [
-        (
-            torch.randn(20, 3, generator=g, dtype=torch.float64),
-            torch.randn(30, 3, generator=g, dtype=torch.float64) + 0.5,
-            1.0,
-        ),
-        (
-            torch.randn(25, 2, generator=g, dtype=torch.float64),
-            torch.randn(25, 2, generator=g, dtype=torch.float64),
-            0.7,
-        ),
-        (
-            torch.randn(15, 5, generator=g, dtype=torch.float64) * 2,
-            torch.randn(12, 5, generator=g, dtype=torch.float64),
-            3.0,
-        ),
-    ]
+    cases = _mmd_cases()
     for a, b, h in cases:
         what = f"my_mmd(a of shape {tuple(a.shape)}, b of shape {tuple(b.shape)}, bandwidth={h})"
         got = _as_float(attempt(fn, a.clone(), b.clone(), h, name="my_mmd"), what)
         want = mmd(a, b, bandwidth=h)
         if math.isclose(got, want, rel_tol=1e-5, abs_tol=1e-7):
             continue
-        hints = (
-            (
-                _mmd_variant(a, b, h, biased=True),
-                "that is the biased estimate: leave out the i = j terms "
-                "k(a_i, a_i) = 1 (divide the rest by m(m-1), not m^2), so that the estimate of 0 "
-                "is unbiased",
-            ),
-            (
-                _mmd_variant(a, b, h, scale=1.0),
-                "the kernel is exp(-|x - y|^2 / (2 h^2)): you left out the 2",
-            ),
-            (
-                _mmd_variant(a, b, h, power=1),
-                "the kernel takes the squared distance |x - y|^2, not |x - y|",
-            ),
-            (-want, "the signs are reversed: MMD^2 = E k(a, a') + E k(b, b') - 2 E k(a, b)"),
-        )
-        for value, hint in hints:
+        for value, hint in _mmd_hints(a, b, h, want):
             if math.isclose(got, value, rel_tol=1e-5, abs_tol=1e-7):
                 raise ExerciseError(f"{what} returned {got:.6g}, not {want:.6g}: {hint}")
         raise ExerciseError(
@@ -188,3 +179,59 @@ def check_precision_recall(fn: Callable) -> None:
             )
         raise ExerciseError(f"{what} returned {got}, but (precision, recall) is {want}")
     passed("check_precision_recall", len(cases))
+
+
+def reference_holm(p_values) -> list[float]:
+    """The book's answer: Holm's step-down adjusted p-values, in the order given."""
+    p = [float(v) for v in p_values]
+    order = sorted(range(len(p)), key=lambda i: p[i])
+    adjusted, running = [0.0] * len(p), 0.0
+    for rank, i in enumerate(order):
+        running = max(running, (len(p) - rank) * p[i])  # never below an earlier step's value
+        adjusted[i] = min(running, 1.0)
+    return adjusted
+
+
+def _holm_slips(p: list[float]) -> tuple[tuple[list[float], str], ...]:
+    """The values of the usual slips, each with what to fix."""
+    m, order = len(p), sorted(range(len(p)), key=lambda i: p[i])
+    raw, uncapped = [0.0] * m, [0.0] * m
+    for rank, i in enumerate(order):
+        raw[i] = min((m - rank) * p[i], 1.0)
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, (m - rank) * p[i])
+        uncapped[i] = running
+    return (
+        ([min(m * v, 1.0) for v in p], "that is Bonferroni's correction (every p times m): Holm "
+         "multiplies the smallest p by m, the next by m - 1, and so on"),
+        (raw, "each adjusted p must be at least the one before it in sorted order: keep a "
+         "running maximum, or a larger raw p could get a smaller adjusted one"),
+        (uncapped, "an adjusted p-value is a probability: cap it at 1"),
+        (sorted(reference_holm(p)), "the adjusted values are right but sorted: return them in "
+         "the order of the p-values given"),
+    )
+
+
+def check_holm(fn: Callable) -> None:
+    """Check ``fn(p_values)`` returns Holm's adjusted p-values, in the order given."""
+    cases = [[0.01, 0.04, 0.03, 0.005], [0.2, 0.01, 0.5, 0.04], [0.03, 0.03], [0.6, 0.9, 0.02]]
+    for p in cases:
+        what = f"my_holm({p})"
+        got = attempt(fn, list(p), name="my_holm")
+        if isinstance(got, Tensor):
+            got = got.tolist()
+        try:
+            got = [float(v) for v in got]
+        except (TypeError, ValueError) as err:
+            raise ExerciseError(f"{what} should return a list of {len(p)} numbers, got "
+                                f"{type(got).__name__}") from err
+        want = reference_holm(p)
+        if len(got) == len(p) and all(math.isclose(x, y, abs_tol=1e-9) for x, y in zip(got, want)):
+            continue
+        for value, hint in _holm_slips(p):
+            if len(got) == len(p) and all(math.isclose(x, y, abs_tol=1e-9)
+                                          for x, y in zip(got, value)):
+                raise ExerciseError(f"{what} returned {got}, not {want}: {hint}")
+        raise ExerciseError(f"{what} returned {got}, but Holm's adjusted p-values are {want}")
+    passed("check_holm", len(cases))

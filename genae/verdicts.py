@@ -1,0 +1,167 @@
+"""Chapter 09's generated sentences: what the measurements of section 4.5 say, in words built
+from the numbers (so a sentence cannot outlive the data it describes).
+
+Each function takes tables of :mod:`genae.summary` or :mod:`genae.stored_tables` and returns
+Markdown for :func:`genae.notebook.say`:
+
+- :func:`judge_sentence`: what the feature classifier's accuracy and its confidence on noise
+  mean for trusting it;
+- :func:`family_sentences`: one sentence per model from a Holm-corrected step family;
+- :func:`headline_sentences`: the change and its 95% interval per model, led by effect sizes;
+- :func:`largest_effect`: the largest change in a table of steps, whichever way it points;
+- :func:`power_sentence`: what a design of n seeds detects, in each metric's units;
+- :func:`run_sentence`, :func:`flat_sentence`, :func:`kid_scale_sentence`: what was run, whether
+  training had flattened above the loss's floor, and what KID's values are relative to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from genae.defaults import KINDS
+from genae.summary import NAMES, QUALITY, family_sentence, step_changes
+
+#: said wherever results of sampled decoding appear (issue 24)
+SAMPLED_CONFOUND = (
+    "Sampled decoding draws one Bernoulli value per pixel, so its images are binary (black and "
+    "white), while the encoder was trained only on grey-level digits: a change under sampled "
+    "decoding mixes what the chain does with how the encoder treats images unlike any it saw."
+)
+
+
+def _n(x: float) -> str:
+    return f"{x:.3g}"
+
+
+def judge_sentence(report: dict[str, float]) -> str:
+    """What :func:`genae.features.extractor_report` of the judge classifier means for its use."""
+    acc, digits, noise = (report["test_accuracy"], report["confidence_digits"],
+                          report["confidence_noise"])
+    text = (f"The judge classifier labels {acc:.1%} of the held-out digits correctly, so its "
+            "features separate the ten digits well. Its mean confidence is "
+            f"{digits:.3f} on held-out digits and {noise:.3f} on uniform noise: ")
+    if noise >= digits - 0.05:
+        return text + ("it is about as sure of noise as of digits, so its confidence says nothing "
+                       "about how recognisable a sample is and is not used as a verdict. Its "
+                       "features are trusted only as far as the checks below (degradations ranked, "
+                       "a second extractor) carry them.")
+    return text + ("it is clearly less sure of noise, so confidence carries some signal; the "
+                   "verdicts still rest on the distances, checked on degradations below.")
+
+
+def family_sentences(family: pd.DataFrame, metrics: Sequence[str] = QUALITY,
+                     prefix: str = "") -> str:
+    """One bullet per model (rows of :func:`genae.summary.step_family`, ``by=["model"]``)."""
+    kinds = [k for k in KINDS if k in set(family["model"])]
+    return "\n".join("- " + family_sentence(family[family.model == k],
+                                             f"**{prefix}{k.upper()}**", metrics) for k in kinds)
+
+
+def _interval(row: pd.Series) -> str:
+    return f"{_n(row['change'])} (95% CI {_n(row['low'])} to {_n(row['high'])})"
+
+
+def headline_sentences(family: pd.DataFrame, metric: str = "fid",
+                       steps: Sequence[int] = (1, 10)) -> str:
+    """Per model: the metric at step 0, then its change at ``steps`` with the 95% interval and
+    the Holm-adjusted verdict (rows of :func:`genae.summary.step_family`)."""
+    lines = []
+    for kind in (k for k in KINDS if k in set(family["model"])):
+        rows = family[(family.model == kind) & (family.metric == metric)].set_index("step")
+        parts = [f"step {s}: {_interval(rows.loc[s])}, {rows.loc[s, 'verdict']}"
+                 for s in steps if s in rows.index]
+        lines.append(f"- **{kind.upper()}**: {NAMES[metric]} {_n(rows['from'].iloc[0])} at "
+                     f"step 0; change at " + "; ".join(parts) + ".")
+    return "\n".join(lines)
+
+
+def step_table(rows: pd.DataFrame, steps: Sequence[int] = (1, 2, 5, 10, 50),
+               metrics: Sequence[str] = QUALITY) -> pd.DataFrame:
+    """Paired changes from step 0 to each of ``steps`` (those the rows have), per model."""
+    have = [s for s in steps if s in set(rows["step"])]
+    return pd.concat([step_changes(rows, ["model"], 0, s, metrics=metrics).assign(step=s)
+                      for s in have], ignore_index=True)
+
+
+def largest_effect(changes: pd.DataFrame, metric: str = "fid") -> str:
+    """The largest change of ``metric`` in a :func:`step_table`, and the largest improvement."""
+    rows = changes[changes.metric == metric].dropna(subset=["change"])
+    if rows.empty:
+        raise ValueError(f"no changes of {metric!r} in the table")
+
+    def said(r: pd.Series) -> str:
+        return (f"the {r['model'].upper()}'s {NAMES[metric]} from step 0 to step {int(r['step'])}"
+                f", {_n(r['from'])} → {_n(r['to'])}, a change of {_interval(r)}, "
+                f"{r['agree']} of {r['n']} seeds agreeing")
+
+    big = rows.loc[rows["change"].abs().idxmax()]
+    text = (f"The largest change of {NAMES[metric]} in the table is {said(big)} "
+            f"({big['direction']}).")
+    better = rows[rows.direction == "better"]
+    if not better.empty and big["direction"] != "better":
+        best = better.loc[better["change"].abs().idxmax()]
+        text += f" The largest improvement is {said(best)}."
+    return text
+
+
+def power_sentence(detect: pd.DataFrame, family_size: int = 4) -> str:
+    """What :func:`genae.summary.detectable_in_units` (one row per model and metric) says, per
+    metric: the median over models of the detectable change, beside the observed changes."""
+    n = int(detect["n"].iloc[0])
+    per = detect.groupby("metric", sort=False).agg(detectable=("detectable", "median"),
+                                                   lowest=("detectable", "min"),
+                                                   highest=("detectable", "max"))
+    items = [f"{NAMES.get(m, m)} {_n(r.detectable)} (from {_n(r.lowest)} to {_n(r.highest)} "
+             "over the models)" for m, r in per.iterrows()]
+    return (f"With {n} seeds, at the level Holm's first test of a family of {family_size} must "
+            f"pass (0.05/{family_size}), a paired t-test finds with probability 0.8 a mean change "
+            "of at least about " + "; ".join(items) + ", each in the metric's own units (the "
+            f"detectable {_n(detect['d_z'].iloc[0])} standard deviations of the per-seed changes "
+            "times their observed spread). Smaller changes may be real: the design reports them "
+            "as \"no clear change\", which means *not shown*, not *shown to be zero*.")
+
+
+def run_sentence(meta: dict, stored: pd.DataFrame, regime: tuple[int, int]) -> str:
+    """What the stored run measured, from its provenance and its rows."""
+    c = meta["config"]
+    rows = stored[(stored.latent_dim == regime[0]) & (stored.epochs == regime[1])]
+    head = rows[rows.variant == "mean decoding"]
+    n = int(head["n"].iloc[0])
+    others = sorted(set(stored.variant) - {"mean decoding", "decoded Q(Z)", "real vs real"})
+    few = sorted(set(rows[rows.variant.isin(others)]["seed"]))
+    return (f"**What was run** (`reference/ch09.py`, commit `{meta['git_commit'][:10]}`, "
+            f"{meta['run_seconds'] / 60:.0f} minutes on {meta['machine']['cpus']} CPU cores): "
+            f"the {c['dataset']} digits at {c['image_size']}x{c['image_size']}, the four kinds at "
+            f"{regime[0]}-D latents, trained for {', '.join(map(str, c['lengths']))} epochs. The "
+            f"authors' chain at {regime[1]} epochs has {head.seed.nunique()} seeds; "
+            f"{', '.join(others)} and the {min(c['lengths'])}-epoch models have seeds "
+            f"{', '.join(map(str, few))}. Every row compares {n} chains with {n} held-out "
+            f"reference images; real-vs-real and decoded Q(Z) use {n} other held-out images.")
+
+
+def flat_sentence(flat: pd.DataFrame, tolerance: float = 0.01, window: int = 10) -> str:
+    """How many models meet the criterion plainly and above the floor
+    (:func:`genae.training_curve.flatness_table`)."""
+    total, epoch = len(flat), int(flat["epoch"].max())
+    plain, above = int(flat["flat"].sum()), int(flat["flat_above_floor"].sum())
+    worst = flat.loc[flat["fall_above_floor"].idxmax()]
+    verdict = ("so the longer-trained models are trained until flat in this sense" if above == total
+               else "so the longer-trained models are **not** all trained until flat: what they "
+               "can still learn was still falling, and their rows describe models at "
+               f"{epoch} epochs, not converged ones")
+    return (f"Over the last {window} epochs to epoch {epoch}, the held-out loss fell by less than "
+            f"{tolerance:.0%} for {plain} of {total} models; above its floor (the targets' "
+            f"entropy, {_n(flat['floor'].iloc[0])} nats per image), for {above} of {total}. The "
+            f"largest fall above the floor is {worst['fall_above_floor']:.1%} "
+            f"({worst['model'].upper()}, seed {int(worst['seed'])}), {verdict}.")
+
+
+def kid_scale_sentence(kid_value: float, kernel_mean: float) -> str:
+    """KID's values against the mean kernel value between two real images' features."""
+    return (f"KID is a squared MMD in the units of its kernel k(x, y) = (x·y/D + 1)³, and in this "
+            f"classifier's features that kernel is large: between two held-out digits it averages "
+            f"{_n(kernel_mean)}. A real-vs-real KID of {_n(kid_value)} is "
+            f"{kid_value / kernel_mean:.2%} of it: KID values around 1e4 are small differences of "
+            "large kernel values, comparable between rows of one extractor, not across extractors.")
