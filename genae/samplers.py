@@ -261,8 +261,15 @@ class SecondStageVAE(nn.Module):
 
 
 class TwoStageSampler(Sampler):
-    """Two-stage VAE (Dai & Wipf 2019): u ~ N(0, I), z ~ p(z|u) of a second VAE trained on the
-    encodings."""
+    """A simplified two-stage VAE after Dai & Wipf (2019): u ~ N(0, I), z ~ p(z|u) of a second VAE
+    trained on the encodings.
+
+    Simplified: only the second stage is theirs. Their first stage is a VAE whose Gaussian decoder
+    learns its variance gamma (so the model can drive gamma to 0 and fit the data's manifold
+    exactly, the premise of their argument); here the first stage is any of the book's trained
+    models, with its Bernoulli decoder and no learned gamma, and the second VAE's own decoder
+    variance is not learned either (:class:`SecondStageVAE`).
+    """
 
     name = "two-stage VAE"
     fitted = False
@@ -410,6 +417,8 @@ def compare(
     q_latents: Tensor,
     n: int,
     seed: int = 0,
+    copying_train: Tensor | None = None,
+    copying_cells: int = 10,
 ) -> pd.DataFrame:
     """Fit (timed), draw ``n`` latents from each sampler (timed), decode them and measure them.
 
@@ -424,11 +433,17 @@ def compare(
             ``real``).
         n: samples per sampler.
         seed: seeds every sampler's generator (each starts from the same state).
+        copying_train: training encodings (draws of Q(Z) on the training split); given, each row
+            gains ``copying_ct``, the data-copying statistic C_T of the latents in latent space
+            (:func:`genae.metrics.data_copying_ct`, with ``q_latents`` as the held-out set and
+            ``copying_cells`` k-means cells): well below 0 means the sampler copies training
+            encodings.
 
     Returns:
         One row per sampler: ``sampler``, ``fid``, ``kid``, ``precision``, ``recall``, ``mmd_q``,
         ``nearest`` (mean RMS distance to the nearest training image), ``fit_s``, ``s_per_1000`` and
-        ``acceptance`` (the rejection sampler's; NaN for the others).
+        ``acceptance`` (the rejection sampler's; NaN for the others), and ``copying_ct`` with
+        ``copying_train``.
     """
     real_feats = extractor.features(real)
     bandwidth = metrics.median_bandwidth(
@@ -453,6 +468,9 @@ def compare(
                      "nearest": float(nearest_distance(images, train_images).mean()),
                      "fit_s": fit_s, "s_per_1000": draw_s * 1000 / n,
                      "acceptance": getattr(sampler, "acceptance", float("nan"))})
+        if copying_train is not None:
+            rows[-1]["copying_ct"] = metrics.data_copying_ct(
+                copying_train, q_latents, z, n_cells=copying_cells, seed=seed)["ct"]
     return pd.DataFrame(rows)
 
 

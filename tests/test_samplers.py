@@ -221,3 +221,24 @@ def test_the_pythae_crosscheck_feeds_pythae_the_same_codes():
     # and pythae's draws have the codes' moments (sd about 4 along each axis: a generous 4 standard errors)
     assert (z.mean(0) - codes.mean(0)).abs().max() < 4 * 4.2 / 2000 ** 0.5
     assert (z.std(0) - codes.std(0)).abs().max() < 0.3
+
+
+def test_compare_adds_the_data_copying_statistic(models, images):
+    from genae.samplers import Sampler
+
+    class Copier(Sampler):  # training encodings with a little noise: a sampler that memorises
+        name = "copier"
+
+        def __init__(self, codes):
+            self.codes = codes
+
+        def _sample(self, n, generator):
+            return self.codes[:n] + 1e-3 * torch.randn(n, LATENT, generator=generator)
+
+    g = torch.Generator().manual_seed(5)
+    train_codes, q = torch.randn(400, LATENT, generator=g), torch.randn(200, LATENT, generator=g)
+    samplers = {"prior": PriorSampler(LATENT), "copier": Copier(train_codes)}
+    table = compare(models["vae"], samplers, {}, PixelFeatures(), images[:20], images, q, n=200,
+                    copying_train=train_codes, copying_cells=4).set_index("sampler")
+    assert table.loc["copier", "copying_ct"] < -5 and abs(table.loc["prior", "copying_ct"]) < 3
+    assert "copying_ct" not in compare(models["vae"], samplers, {}, PixelFeatures(), images[:20], images, q, n=20)
