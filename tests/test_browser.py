@@ -73,11 +73,13 @@ def source_of(page: str) -> Path | None:
 
 
 def expected_colab_url(source: Path) -> str:
-    """Colab opens a notebook by its real path in the repository (GitHub does not follow symlinked folders)."""
-    repository = yaml.safe_load((BOOK / "_config.yml").read_text())["repository"]
-    owner_repo = urlsplit(repository["url"]).path.strip("/")
+    """Colab opens the student copy of a notebook (the branch `make student` is published to), by its
+    real path (GitHub does not follow symlinked folders)."""
+    config = yaml.safe_load((BOOK / "_config.yml").read_text())
+    owner_repo = urlsplit(config["repository"]["url"]).path.strip("/")
+    branch = config["sphinx"]["config"]["genae_student_branch"]
     path = source.relative_to(ROOT).as_posix()
-    return f"https://colab.research.google.com/github/{owner_repo}/blob/{repository.get('branch', 'main')}/{path}"
+    return f"https://colab.research.google.com/github/{owner_repo}/blob/{branch}/{path}"
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
