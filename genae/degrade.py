@@ -173,8 +173,12 @@ def degradation_table(extractor, reference: Tensor, images: Tensor, labels: Tens
     return pd.DataFrame(rows)
 
 
-def ranking_check(table: pd.DataFrame, metrics: Sequence[str] = IMAGE_METRICS) -> pd.DataFrame:
+def ranking_check(table: pd.DataFrame, metrics: Sequence[str] = IMAGE_METRICS,
+                  directions: Mapping[str, int] | None = None) -> pd.DataFrame:
     """Per degradation and metric: does the metric get worse at every step up in severity?
+
+    ``directions`` adds or overrides metrics' directions (-1: lower is better), beside
+    :data:`DIRECTION`.
 
     Each degradation's levels are preceded by the clean row (``"none"``, severity 0). Returns
     ``degradation``, ``metric``, ``values`` (from clean to most severe), ``monotone`` (worse at
@@ -183,6 +187,10 @@ def ranking_check(table: pd.DataFrame, metrics: Sequence[str] = IMAGE_METRICS) -
     """
     from scipy import stats
 
+    direction = {**DIRECTION, **(directions or {})}
+    unknown = [m for m in metrics if m not in direction]
+    if unknown:
+        raise ValueError(f"no direction for metric(s) {unknown}: pass directions={{name: -1 or 1}}")
     missing = [c for c in ("degradation", "severity", *metrics) if c not in table]
     if missing:
         raise ValueError(f"the table has no column(s) {missing}: pass degradation_table's output")
@@ -193,7 +201,7 @@ def ranking_check(table: pd.DataFrame, metrics: Sequence[str] = IMAGE_METRICS) -
     for kind in (d for d in dict.fromkeys(table.degradation) if d != "none"):
         levels = pd.concat([clean, table[table.degradation == kind].sort_values("severity")])
         for metric in metrics:
-            badness = -DIRECTION[metric] * levels[metric].to_numpy(dtype=float)
+            badness = -direction[metric] * levels[metric].to_numpy(dtype=float)
             rho = stats.spearmanr(levels["severity"], badness).statistic
             rows.append({"degradation": kind, "metric": metric,
                          "values": [round(float(v), 6) for v in levels[metric]],

@@ -77,3 +77,14 @@ def test_metrics_rank_the_controlled_degradations(digits_and_classifier):
     # a metric that ranks backwards is caught: reverse one and the check fails
     flipped = table.assign(fid=-table.fid)
     assert not ranking_check(flipped, metrics=["fid"]).monotone.any()
+
+
+def test_ranking_check_needs_a_direction():
+    import pandas as pd
+
+    table = pd.DataFrame({"degradation": ["none", "noise", "noise"], "severity": [0, 1, 2],
+                          "score": [1.0, 2.0, 3.0]})
+    assert ranking_check(table, metrics=["score"], directions={"score": -1}).monotone.all()
+    assert not ranking_check(table, metrics=["score"], directions={"score": 1}).monotone.any()
+    with pytest.raises(ValueError, match="no direction for metric\\(s\\) \\['score'\\]"):
+        ranking_check(table, metrics=["score"])
