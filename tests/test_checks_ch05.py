@@ -3,7 +3,7 @@ import torch
 
 from genae.checks import ExerciseError
 from genae.checks.ch05 import check_sample_with_chain, reference_sample_with_chain
-from genae.mcmc import sample_prior
+from genae.mcmc import decoder_draw, run_chain, sample_prior
 
 
 def test_reference_passes(capsys):
@@ -16,7 +16,8 @@ def test_hand_written_loop_passes():
         z = torch.randn(n, model.latent_dim, generator=generator)
         with torch.no_grad():
             for _ in range(steps):
-                z = model.encode(model.corrupt(model.decode(z), generator=generator), generator=generator)
+                x = decoder_draw(model, model.decode(z), generator)
+                z = model.encode(model.corrupt(x, generator=generator), generator=generator)
             return model.decode(z)
 
     check_sample_with_chain(loop)
@@ -38,11 +39,20 @@ def test_ignoring_the_chain_fails():
         check_sample_with_chain(no_chain)
 
 
-def test_returning_latents_fails():
-    from genae.mcmc import run_chain
+def test_the_chapters_mean_chain_fails():
+    def mean_chain(model, n, steps, generator):
+        z0 = sample_prior(n, model.latent_dim, generator=generator)
+        with torch.no_grad():
+            return model.decode(run_chain(model, z0, steps, generator=generator)[-1])
 
+    with pytest.raises(ExerciseError, match="pixel means"):
+        check_sample_with_chain(mean_chain)
+
+
+def test_returning_latents_fails():
     def latents(model, n, steps, generator):
-        return run_chain(model, sample_prior(n, model.latent_dim, generator=generator), steps, generator=generator)[-1]
+        z0 = sample_prior(n, model.latent_dim, generator=generator)
+        return run_chain(model, z0, steps, generator=generator, decode="sample")[-1]
 
     with pytest.raises(ExerciseError, match="returned latents"):
         check_sample_with_chain(latents)
@@ -53,7 +63,8 @@ def test_forgetting_the_corruption_fails():
         z = sample_prior(n, model.latent_dim, generator=generator)
         with torch.no_grad():
             for _ in range(steps):
-                z = model.encode(model.decode(z), generator=generator)
+                z = model.encode(decoder_draw(model, model.decode(z), generator),
+                                 generator=generator)
             return model.decode(z)
 
     with pytest.raises(ExerciseError, match="corrupts each decoded image"):
@@ -62,10 +73,8 @@ def test_forgetting_the_corruption_fails():
 
 def test_unseeded_noise_fails():
     def own_noise(model, n, steps, generator):
-        from genae.mcmc import run_chain
-
         z0 = torch.randn(n, model.latent_dim)  # ignores the generator
-        return model.decode(run_chain(model, z0, steps, generator=generator)[-1])
+        return model.decode(run_chain(model, z0, steps, generator=generator, decode="sample")[-1])
 
     with pytest.raises(ExerciseError, match="generator"):
         check_sample_with_chain(own_noise)

@@ -1,9 +1,11 @@
 """Checks for chapter 5 (sampling with the chain, section 3.1 and 4.5).
 
 :func:`check_sample_with_chain` runs the student's sampler on small untrained
-models with fixed random generators and compares it with the book's recipe:
-z0 ~ P(Z), ``steps`` transitions of the chain (Eq. 1, or Eq. 2 for a denoising
-model), then decode.
+models with fixed random generators and compares it with Eq. 1 as the paper
+writes it, which the chapter changes: z0 ~ P(Z), then ``steps`` transitions in
+which the decoded image is a *draw* x ~ Q(X|z) (one Bernoulli draw per pixel),
+not the decoder's pixel means that the chapter (and the authors' code) feeds
+back; corrupted for a denoising model (Eq. 2), encoded; then decode the last state.
 """
 
 from __future__ import annotations
@@ -21,10 +23,17 @@ from genae.models import make_model
 def reference_sample_with_chain(
     model: nn.Module, n: int, steps: int, generator: torch.Generator
 ) -> Tensor:
-    """The book's answer: decode the last state of a chain started from P(Z)."""
+    """The book's answer: decode the last state of Eq. 1's chain (decoder draws) from P(Z)."""
     z0 = sample_prior(n, model.latent_dim, generator=generator)
     with torch.no_grad():
-        return model.decode(run_chain(model, z0, steps, generator=generator)[-1])
+        return model.decode(run_chain(model, z0, steps, generator=generator, decode="sample")[-1])
+
+
+def _mean_chain(model: nn.Module, n: int, steps: int, generator: torch.Generator) -> Tensor:
+    """The chapter's chain (decoder means fed back): the answer before the change."""
+    z0 = sample_prior(n, model.latent_dim, generator=generator)
+    with torch.no_grad():
+        return model.decode(run_chain(model, z0, steps, generator=generator, decode="mean")[-1])
 
 
 def _tiny(kind: str) -> nn.Module:
@@ -67,13 +76,22 @@ def check_sample_with_chain(fn: Callable) -> None:
                     f"{what} returned the images of z0 itself: run the chain for `steps` "
                     "steps (genae.mcmc.run_chain) and decode its last state"
                 )
+        if steps > 0 and isinstance(got, Tensor) and got.shape == want.shape:
+            mean = _mean_chain(model, n, steps, torch.Generator().manual_seed(seed))
+            if torch.allclose(got, mean, atol=1e-6):
+                raise ExerciseError(
+                    f"{what} returned the chapter's chain, which feeds the decoder's pixel means "
+                    "back: draw x ~ Q(X|z) from them instead (decode=\"sample\" in run_chain, "
+                    "or genae.mcmc.decoder_draw)"
+                )
         try:
             expect_close(got, want, what, atol=1e-5)
         except ExerciseError as err:
             hint = (
                 " Draw z0 with the generator first "
                 "(sample_prior(n, model.latent_dim, generator=generator)), "
-                "then pass the same generator to the chain so every random draw comes from it"
+                "then pass the same generator to the chain so every random draw comes from it, "
+                "in the order decode draw, corruption, encoder"
             )
             if kind.startswith("d"):
                 hint += "; a denoising model corrupts each decoded image before encoding it (Eq. 2)"
