@@ -81,3 +81,11 @@ def latent_tests(models: Mapping[str, nn.Module], real: Tensor, steps: Sequence[
                          "p_median": single["p_value"], "mmd_multiscale": multi["statistic"],
                          "p_multiscale": multi["p_value"]})
     return pd.DataFrame(rows).set_index(["model", "step"])
+
+
+@torch.no_grad()
+def kid_kernel_mean(extractor, real_a: Tensor, real_b: Tensor, degree: int = 3) -> float:
+    """The mean of KID's kernel (x.y / D + 1)^degree between the features of two sets of real
+    images: the scale KID's values are measured in."""
+    a, b = extractor.features(real_a).double(), extractor.features(real_b).double()
+    return float(((a @ b.T / a.shape[1] + 1) ** degree).mean())

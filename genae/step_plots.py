@@ -54,6 +54,7 @@ def metric_panels(chain: pd.DataFrame, baselines: pd.DataFrame,
         ax.set_xscale("symlog", linthresh=1)
         ticks = sorted(set(chain.step))
         ax.set(xticks=ticks, xticklabels=[str(t) for t in ticks], xlabel="chain step",
+               xlim=(-0.3, max(ticks) * 1.25),
                title=LABELS[metric])
     axes.flat[-1].axis("off")
     handles, labels = axes.flat[0].get_legend_handles_labels()

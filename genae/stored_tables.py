@@ -14,7 +14,7 @@ dependency).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
@@ -123,3 +123,72 @@ def markdown_table(table: pd.DataFrame) -> str:
     lines += ["| " + " | ".join("" if pd.isna(v) else str(v) for v in r) + " |"
               for r in flat.itertuples(index=False)]
     return "\n".join(lines)
+
+
+# ---- the referee's checks (reference/ch09_checks.py) ------------------------------------------
+
+def load_checks(name: str = "ch09_checks") -> tuple[pd.DataFrame, dict]:
+    """The checks' long table (one measured number a row) and their summaries."""
+    rows = pd.read_csv(stored_results(f"{name}.csv"))
+    return rows, json.loads(stored_results(f"{name}.json").read_text())
+
+
+def ranking_table(summary: dict) -> pd.DataFrame:
+    """Per degradation and metric, for each extractor: does the metric get worse at every step up
+    in severity (✔/✘), with the rank correlation of severity and badness."""
+    ranks = pd.DataFrame(summary["ranking"])
+    ranks["cell"] = [f"{'✔' if m else '✘'} ρ = {r:.2f}" for m, r in
+                     zip(ranks["monotone"], ranks["spearman"])]
+    return ranks.pivot_table(index=["degradation", "metric"], columns="extractor", values="cell",
+                             aggfunc="first", sort=False)
+
+
+def baseline_intervals(checks: pd.DataFrame, metrics: Sequence[str] = ("fid", "kid",
+                       "precision", "recall")) -> pd.DataFrame:
+    """Real against real over the resplits: mean and 95% interval, per extractor and metric."""
+    rows = checks[(checks["part"] == "baseline") & checks["metric"].isin(metrics)]
+    cells = [f"{v:.3g} ({lo:.3g} to {hi:.3g})" for v, lo, hi in
+             zip(rows["value"], rows["low"], rows["high"])]
+    table = rows.assign(cell=cells).pivot_table(index="extractor", columns="metric",
+                                                values="cell", aggfunc="first")
+    return table[[m for m in metrics if m in table.columns]]
+
+
+def check_family(summary: dict) -> pd.DataFrame:
+    """The checks' step families (rows of :func:`genae.summary.step_family`)."""
+    return pd.DataFrame(summary["families"]["rows"])
+
+
+def shapes_table(families: Mapping[str, pd.DataFrame],
+                 metrics: Sequence[str] = ("fid", "kid", "precision", "recall")) -> pd.DataFrame:
+    """The shape of each metric's change over the steps, per model, side by side for several
+    families (e.g. the judge's features and the second extractor's)."""
+    from genae.summary import shape_of_change
+
+    out = {}
+    for name, fam in families.items():
+        for metric in metrics:
+            rows = fam[fam["metric"] == metric]
+            out[(metric, name)] = {k.upper(): shape_of_change(rows[rows["model"] == k])
+                                   for k in KINDS if k in set(rows["model"])}
+    table = pd.DataFrame(out)
+    table.columns = pd.MultiIndex.from_tuples(table.columns, names=["metric", "features"])
+    return table
+
+
+def latent_test_table(checks: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """The powered latent tests against Q(Z), per model and step, over the seeds: the share of
+    seeds whose multi-scale MMD permutation test and classifier test reject at ``alpha``, and
+    the classifier's mean held-out accuracy (0.5: it cannot tell the chain's latents from
+    Q(Z))."""
+    rows = checks[(checks["part"] == "chain") & (checks["extractor"] == "latent")]
+    grouped = rows.groupby(["model", "step", "metric"], sort=False)
+    rejected = grouped["p_value"].apply(lambda p: f"{int((p < alpha).sum())} of {len(p)}")
+    table = pd.DataFrame({
+        "multi-scale MMD rejects": rejected.xs("mmd_multiscale", level="metric"),
+        "classifier test rejects": rejected.xs("c2st_accuracy", level="metric"),
+        "classifier accuracy": grouped["value"].mean().xs("c2st_accuracy", level="metric")
+        .map(lambda v: f"{v:.3f}"),
+    })
+    return by_model(table.reset_index(), "step").set_index(["model", "step"]).rename(
+        index=str.upper, level="model")
