@@ -93,56 +93,52 @@ def figure_path(text: str) -> Path:
     return path
 
 
-def build_parser(commands: dict[str, Callable]) -> Parser:
-    """The ``genae`` parser; ``commands`` maps each subcommand to its function (and description)."""
+def _default(key: str) -> str:
+    """The help's default for ``key``, written from genae.defaults.PAPER."""
+    value = PAPER[key]
+    small = isinstance(value, float) and value < 1e-3
+    return f"(default: {f'{value:.0e}'.replace('e-0', 'e-') if small else value})"
+
+
+def _data_options(p: Parser, required: bool) -> None:
     from genae.data import CHANNELS
 
-    def default(key: str) -> str:  # the help's defaults, written from genae.defaults.PAPER
-        value = PAPER[key]
-        small = isinstance(value, float) and value < 1e-3
-        return f"(default: {f'{value:.0e}'.replace('e-0', 'e-') if small else value})"
+    p.add_argument("--data", choices=list(CHANNELS), required=required,
+                   help="data set (mnist-5k is bundled and works offline; the paper: celeba, "
+                   "svhn)" + ("" if required else "; required unless --resume, which reads it "
+                              "from run.json"))
+    p.add_argument("--root", help="folder holding the data set (for --data folder: the images)")
 
-    parser = Parser(prog="genae",
-                    description="Sampling from generative autoencoders with Markov chains: "
-                    "the paper's experiments from a shell.",
-                    epilog="Run `genae COMMAND --help` for each command's options.")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser,
-                                required=True)
 
-    def data_options(p: Parser, required: bool) -> None:
-        p.add_argument("--data", choices=list(CHANNELS), required=required,
-                       help="data set (mnist-5k is bundled and works offline; the paper: celeba, "
-                       "svhn)" + ("" if required else "; required unless --resume, which reads it "
-                                  "from run.json"))
-        p.add_argument("--root", help="folder holding the data set (for --data folder: the images)")
+def _device_option(p: Parser) -> None:
+    p.add_argument("--device", type=device_name,
+                   help="cpu, cuda or cuda:N (default: CUDA when present)")
 
-    def device_option(p: Parser) -> None:
-        p.add_argument("--device", type=device_name,
-                       help="cpu, cuda or cuda:N (default: CUDA when present)")
 
-    t = sub.add_parser("train", help="train a model (section 4.3)",
-                       description=commands["train"].__doc__)
-    data_options(t, required=False)
-    t.add_argument("--download", action="store_true",
-                   help="download a torchvision data set that is not on disk")
-    t.add_argument("--kind", choices=KINDS, help=f"the model {default('kind')}")
+def _model_options(t: Parser) -> None:
+    """``genae train``'s model and optimiser settings (the paper's by default)."""
+    t.add_argument("--kind", choices=KINDS, help=f"the model {_default('kind')}")
     t.add_argument("--image-size", type=int, choices=IMAGE_SIZES,
-                   help=f"side of the square images {default('image_size')}")
-    t.add_argument("--latent-dim", type=whole(1), help=f"size of z {default('latent_dim')}")
+                   help=f"side of the square images {_default('image_size')}")
+    t.add_argument("--latent-dim", type=whole(1), help=f"size of z {_default('latent_dim')}")
     t.add_argument("--width", type=whole(1),
-                   help=f"channels of the first convolution {default('width')}")
+                   help=f"channels of the first convolution {_default('width')}")
     t.add_argument("--denoise-std", type=float,
                    help=f"corruption std for dvae/daae (default: the paper's {PAPER_DENOISE_STD})")
     t.add_argument("--epochs", type=whole(0), default=PAPER["epochs"],
-                   help=f"epochs in all, counting resumed ones {default('epochs')}")
+                   help=f"epochs in all, counting resumed ones {_default('epochs')}")
     t.add_argument("--batch-size", type=whole(1),
-                   help=f"global batch, split across ranks under torchrun {default('batch_size')}")
-    t.add_argument("--lr", type=positive_float, help=f"Adam's learning rate {default('lr')}")
-    t.add_argument("--beta1", type=float, help=f"Adam's beta1 {default('beta1')}")
-    t.add_argument("--beta2", type=float, help=f"Adam's beta2 {default('beta2')}")
+                   help=f"global batch, split across ranks under torchrun {_default('batch_size')}")
+    t.add_argument("--lr", type=positive_float, help=f"Adam's learning rate {_default('lr')}")
+    t.add_argument("--beta1", type=float, help=f"Adam's beta1 {_default('beta1')}")
+    t.add_argument("--beta2", type=float, help=f"Adam's beta2 {_default('beta2')}")
     t.add_argument("--seed", type=whole(0),
-                   help=f"seeds the weights, noise and data order {default('seed')}")
-    device_option(t)
+                   help=f"seeds the weights, noise and data order {_default('seed')}")
+
+
+def _run_options(t: Parser) -> None:
+    """``genae train``'s device, loading, checkpointing and output options."""
+    _device_option(t)
     t.add_argument("--num-workers", type=whole(0), default=None,
                    help="DataLoader workers for data read from disk (default: one per core, at "
                    "most 8)")
@@ -156,47 +152,80 @@ def build_parser(commands: dict[str, Callable]) -> Parser:
                    "metrics.csv, and tensorboard/ when tensorboard is installed")
     t.add_argument("--resume", action="store_true",
                    help="continue the run in --out from its last checkpoint")
+
+
+def _train_command(sub, commands: dict[str, Callable]) -> None:
+    t = sub.add_parser("train", help="train a model (section 4.3)",
+                       description=commands["train"].__doc__)
+    _data_options(t, required=False)
+    t.add_argument("--download", action="store_true",
+                   help="download a torchvision data set that is not on disk")
+    _model_options(t)
+    _run_options(t)
     t.set_defaults(func=commands["train"])
 
-    def chain_options(p: Parser) -> None:
-        p.add_argument("--checkpoint", required=True,
-                       help="a run folder of `genae train`, or a checkpoint file")
-        p.add_argument("--steps", type=steps_list, default=[0, 1, 5, 10],
-                       help="chain steps to show, comma-separated (default: 0,1,5,10)")
-        p.add_argument("--mean", action="store_true",
-                       help="the deterministic chain (encoder means, no corruption)")
-        p.add_argument("--seed", type=whole(0), default=0,
-                       help="seeds the samples and the chain (default: 0)")
-        device_option(p)
 
-    def chain_command(name: str, summary: str, data: bool = False) -> Parser:
-        p = sub.add_parser(name, help=summary, description=commands[name].__doc__)
-        p.set_defaults(func=commands[name])
-        chain_options(p)
-        if data:
-            data_options(p, required=True)
-        return p
+def _chain_options(p: Parser) -> None:
+    p.add_argument("--checkpoint", required=True,
+                   help="a run folder of `genae train`, or a checkpoint file")
+    p.add_argument("--steps", type=steps_list, default=[0, 1, 5, 10],
+                   help="chain steps to show, comma-separated (default: 0,1,5,10)")
+    p.add_argument("--mean", action="store_true",
+                   help="the deterministic chain (encoder means, no corruption)")
+    p.add_argument("--seed", type=whole(0), default=0,
+                   help="seeds the samples and the chain (default: 0)")
+    _device_option(p)
 
-    s = chain_command("sample", "samples after chain steps (figures 4, 5, 7)")
+
+def _chain_command(sub, commands: dict[str, Callable], name: str, summary: str,
+                   data: bool = False) -> Parser:
+    """A subcommand that runs chains from a trained model: its shared options."""
+    p = sub.add_parser(name, help=summary, description=commands[name].__doc__)
+    p.set_defaults(func=commands[name])
+    _chain_options(p)
+    if data:
+        _data_options(p, required=True)
+    return p
+
+
+def _sample_command(sub, commands: dict[str, Callable]) -> None:
+    s = _chain_command(sub, commands, "sample", "samples after chain steps (figures 4, 5, 7)")
     s.add_argument("--n", type=whole(1), default=64, help="number of samples (default: 64)")
     s.add_argument("--nrow", type=whole(1), help="images per grid row (default: a square grid)")
     s.add_argument("--out", type=figure_path, default=Path("samples.png"),
                    help="figure file (default: samples.png)")
 
-    i = chain_command(
-        "interpolate", "interpolations after chain steps (figures 3, 6, 8)", data=True
-    )
+
+def _interpolate_command(sub, commands: dict[str, Callable]) -> None:
+    i = _chain_command(sub, commands, "interpolate",
+                       "interpolations after chain steps (figures 3, 6, 8)", data=True)
     i.add_argument("--pairs", type=whole(1), default=2, help="pairs of test images (default: 2)")
     i.add_argument("--points", type=whole(2), default=8,
                    help="points along each interpolation (default: 8)")
     i.add_argument("--out", type=figure_path, default=Path("interp.png"),
                    help="figure file (default: interp.png)")
 
-    e = chain_command("evaluate", "sample quality against chain steps", data=True)
+
+def _evaluate_command(sub, commands: dict[str, Callable]) -> None:
+    e = _chain_command(sub, commands, "evaluate", "sample quality against chain steps", data=True)
     e.add_argument("--n", type=whole(4), default=500,
                    help="held-out images per half: samples, and the real images they are compared "
                    "with (default: 500)")
     e.add_argument("--inception-weights",
                    help="a local copy of FID's Inception weights (celeba, svhn, folder)")
     e.add_argument("--out", type=Path, help="also write the table as CSV")
+
+
+def build_parser(commands: dict[str, Callable]) -> Parser:
+    """The ``genae`` parser; ``commands`` maps each subcommand to its function (and description)."""
+    parser = Parser(prog="genae",
+                    description="Sampling from generative autoencoders with Markov chains: "
+                    "the paper's experiments from a shell.",
+                    epilog="Run `genae COMMAND --help` for each command's options.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser,
+                                required=True)
+    _train_command(sub, commands)
+    _sample_command(sub, commands)
+    _interpolate_command(sub, commands)
+    _evaluate_command(sub, commands)
     return parser
