@@ -107,8 +107,9 @@ def disk_use(path: Path) -> int:
 
 
 def pip(python: Path, *args: str) -> None:
-    done = subprocess.run([str(python), "-m", "pip", "install", "--quiet", *args], env=pip_env(),
-                          capture_output=True, text=True)
+    # --no-compile: no .pyc files for torch's thousands of modules (CPU time; Python compiles on import)
+    done = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-compile", *args],
+                          env=pip_env(), capture_output=True, text=True)
     assert done.returncode == 0, f"pip install {' '.join(args)} failed:\n{done.stderr[-3000:]}"
 
 
