@@ -87,8 +87,10 @@ def executed(path: Path) -> nbformat.NotebookNode:
         if REQUIRED:
             pytest.fail(reason)
         pytest.skip(reason)
-    from jupyter_cache import get_cache
-
+    try:
+        from jupyter_cache import get_cache  # comes with the book's extra (jupyter-book)
+    except ImportError:
+        (pytest.fail if REQUIRED else pytest.skip)("jupyter-cache is not installed (pip install -e '.[book]')")
     notebook = nbformat.read(path, as_version=4)
     try:
         _, merged = get_cache(str(CACHE)).merge_match_into_notebook(notebook)
