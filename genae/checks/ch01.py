@@ -83,6 +83,40 @@ def check_kl_divergence(fn: Callable) -> None:
     passed("kl_divergence", len(_kl_cases()))
 
 
+def _check_moments(z: Tensor, mu0: Tensor, sigma0: Tensor, what: str) -> None:
+    """The draws' mean and standard deviation per dimension against mu and sigma."""
+    mean, std = z.detach().mean(0), z.detach().std(0)
+    if not torch.allclose(mean, mu0, atol=5 * sigma0.max().item() / len(z) ** 0.5):
+        raise ExerciseError(
+            f"{what}: the samples' mean per dimension is {mean.numpy().round(3).tolist()}, "
+            f"but it should be mu = {mu0.tolist()}"
+        )
+    if not torch.allclose(std, sigma0, rtol=0.03):
+        raise ExerciseError(
+            f"{what}: the samples' standard deviation per dimension is "
+            f"{std.numpy().round(3).tolist()}, but it should be sigma = exp(log_sigma) = "
+            f"{sigma0.numpy().round(3).tolist()}: scale eps by sigma, not by sigma^2 or log sigma"
+        )
+
+
+def _check_gradients(z: Tensor, mu: Tensor, log_sigma: Tensor, what: str) -> None:
+    """dz/dmu = 1 and dz/dlog_sigma = sigma * eps = z - mu, entry by entry."""
+    z.sum().backward()
+    if mu.grad is None or log_sigma.grad is None or not torch.allclose(
+        mu.grad, torch.ones_like(mu)
+    ):
+        raise ExerciseError(
+            f"{what}: dz/dmu should be 1 for every entry, but the gradient that reaches mu is "
+            f"{'missing' if mu.grad is None else 'different'}. Sampling functions such as "
+            "torch.normal pass no gradient: write z = mu + sigma * eps with eps ~ N(0, I)"
+        )
+    expect_close(
+        log_sigma.grad,
+        (z - mu).detach(),
+        f"{what}: the gradient dz/dlog_sigma (it should be sigma * eps)",
+    )
+
+
 def check_reparameterise(fn: Callable) -> None:
     """Check ``fn(mu, log_sigma, generator)`` draws z ~ N(mu, diag sigma^2) as mu + sigma * eps,
     with gradients."""
@@ -106,39 +140,12 @@ def check_reparameterise(fn: Callable) -> None:
             f"{what}: no gradient can flow back from z to mu and log_sigma. Build z from them "
             "with differentiable operations (mu + sigma * eps) and do not detach it"
         )
-    sigma0 = log_sigma0.exp()
-    mean, std = z.detach().mean(0), z.detach().std(0)
-    if not torch.allclose(mean, mu0, atol=5 * sigma0.max().item() / rows**0.5):
-        raise ExerciseError(
-            f"{what}: the samples' mean per dimension is {mean.numpy().round(3).tolist()}, "
-            f"but it should be mu = {mu0.tolist()}"
-        )
-    if not torch.allclose(std, sigma0, rtol=0.03):
-        raise ExerciseError(
-            f"{what}: the samples' standard deviation per dimension is "
-            f"{std.numpy().round(3).tolist()}, but it should be sigma = exp(log_sigma) = "
-            f"{sigma0.numpy().round(3).tolist()}: scale eps by sigma, not by sigma^2 or log sigma"
-        )
-    z.sum().backward()
-    if (
-        mu.grad is None
-        or log_sigma.grad is None
-        or not torch.allclose(mu.grad, torch.ones_like(mu))
-    ):
-        raise ExerciseError(
-            f"{what}: dz/dmu should be 1 for every entry, but the gradient that reaches mu is "
-            f"{'missing' if mu.grad is None else 'different'}. Sampling functions such as "
-            "torch.normal pass no gradient: write z = mu + sigma * eps with eps ~ N(0, I)"
-        )
-    expect_close(
-        log_sigma.grad,
-        (z - mu).detach(),
-        f"{what}: the gradient dz/dlog_sigma (it should be sigma * eps)",
-    )
-    generators = [torch.Generator().manual_seed(7) for _ in range(2)]
+    _check_moments(z, mu0, log_sigma0.exp(), what)
+    _check_gradients(z, mu, log_sigma, what)
     small = [
-        attempt(fn, mu0[None], log_sigma0[None], g, name="reparameterise").detach()
-        for g in generators
+        attempt(fn, mu0[None], log_sigma0[None], torch.Generator().manual_seed(7),
+                name="reparameterise").detach()
+        for _ in range(2)
     ]
     if not torch.equal(small[0], small[1]):
         raise ExerciseError(
