@@ -19,20 +19,18 @@ import pandas as pd
 
 from genae.infra.files import atomic_path
 from genae.notebook import stored_results
+from genae.stored_tables import headline_rows, name_variants
 from genae.summary import FAMILY_STEPS, NAMES, detectable_in_units, shape_of_change, step_family
 
 METRICS = ("fid", "kid")
 
 
-def headline_rows(stored: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The headline rows of chapter 9's stored table: 200-D (its largest latent size), the longest
-    training, prior samples walked by the authors' stochastic chain with mean decoding."""
+def chain_rows(stored: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The headline rows of chapter 9's stored table (:func:`genae.stored_tables.headline_rows`):
+    the largest latent size at its best-seeded length, prior samples walked by the authors'
+    stochastic chain with mean decoding."""
     t = pd.read_csv(stored_results("ch09.csv")) if stored is None else stored
-    big = t[t.latent_dim == t.latent_dim.max()]
-    keep = ((big.epochs == big.epochs.max()) & (big.path == "prior sample")
-            & (big.chain == "chain") & (big.decode == "mean")
-            & (big["sample"].astype(str) == "True"))
-    return big[keep]
+    return headline_rows(name_variants(t))
 
 
 def _change(r: pd.Series) -> str:
@@ -75,7 +73,7 @@ def _largest(family: pd.DataFrame, rows: pd.DataFrame) -> str:
 
 def headline_markdown(stored: pd.DataFrame | None = None) -> str:
     """The landing page's summary of chapter 9's stored run, as Markdown."""
-    rows = headline_rows(stored)
+    rows = chain_rows(stored)
     steps = [s for s in FAMILY_STEPS if s in set(rows.step)]
     family = step_family(rows, by=["model"], steps=steps, metrics=list(METRICS))
     n_seeds = int(family.n.min())
