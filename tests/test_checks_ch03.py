@@ -3,7 +3,7 @@ import pytest
 import scipy.linalg
 
 from genae.checks import ExerciseError
-from genae.checks.ch03 import check_stationary, check_transition
+from genae.checks.ch03 import check_restoring_noise, check_stationary, check_transition
 
 
 def reference_transition(W, b, A, c, S, decoder_std, denoise_std):
@@ -38,7 +38,7 @@ def stub(*args, **kwargs):
     raise NotImplementedError()
 
 
-@pytest.mark.parametrize("check", [check_transition, check_stationary])
+@pytest.mark.parametrize("check", [check_transition, check_stationary, check_restoring_noise])
 def test_stub_fails(check):
     with pytest.raises(ExerciseError, match="not written yet"):
         check(stub)
@@ -114,3 +114,24 @@ def test_no_error_for_unstable_chain_fails():
 def test_wrong_return_type_fails():
     with pytest.raises(ExerciseError, match="tuple of 2"):
         check_stationary(lambda M, m, Q: M)
+
+
+def test_restoring_noise_passes_the_decoders_std(capsys):
+    check_restoring_noise(lambda model: model.decoder_std)
+    assert "my_restoring_noise: all 3 checks passed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (lambda model: model.decoder_std ** 2, "standard deviation"),
+    (lambda model: 0.5, "paper's corruption"),
+    (lambda model: 0.0, "narrower"),
+    (lambda model: 2 * model.decoder_std, "settles W2"),
+])
+def test_restoring_noise_wrong_answers_fail(wrong, words):
+    with pytest.raises(ExerciseError, match=words):
+        check_restoring_noise(wrong)
+
+
+def test_restoring_noise_not_a_number_fails():
+    with pytest.raises(ExerciseError, match="one number"):
+        check_restoring_noise(lambda model: "s")

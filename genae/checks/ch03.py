@@ -1,10 +1,13 @@
 """Checks for chapter 3 (where the chain converges: section 3.2 on a linear-Gaussian autoencoder).
 
-:func:`check_transition` tests a student's one-step AR(1) form of the chain,
-(M, m, Q) from the decoder, encoder and noise levels; :func:`check_stationary`
-tests a student's stationary distribution of z' = Mz + m + N(0, Q). Both
-compare with :mod:`genae.linear` on small random cases whose answers differ
-for the usual mistakes (a forgotten noise term, a transposed M).
+:func:`check_restoring_noise` tests a student's prediction of the corruption that
+makes the mean-decoding chain of a pPCA model with its exact posterior settle on
+P(Z) (ex-03-transition); :func:`check_transition` tests a one-step AR(1) form of
+the chain, (M, m, Q) from the decoder, encoder and noise levels;
+:func:`check_stationary` tests a student's stationary distribution of
+z' = Mz + m + N(0, Q). They compare with :mod:`genae.linear` on small random
+cases whose answers differ for the usual mistakes (a forgotten noise term, a
+transposed M, a variance for a standard deviation).
 """
 
 from __future__ import annotations
@@ -15,8 +18,14 @@ import numpy as np
 import torch
 
 from genae.checks import ExerciseError, attempt, expect_close, passed
-from genae.gaussians import Gaussian
-from genae.linear import LinearGaussianAE, spectral_radius, stationary, transition
+from genae.gaussians import Gaussian, w2
+from genae.linear import (
+    LinearGaussianAE,
+    fit_ppca,
+    spectral_radius,
+    stationary,
+    transition,
+)
 
 
 def _case(
@@ -171,3 +180,47 @@ def _lyapunov(M: np.ndarray, Q: np.ndarray) -> np.ndarray:
     """C = M C M^T + Q by vectorisation, (I - M kron M) vec(C) = vec(Q)."""
     k = len(M)
     return np.linalg.solve(np.eye(k * k) - np.kron(M, M), Q.reshape(-1)).reshape(k, k)
+
+
+def _ppca_case(seed: int, data_dim: int, latent_dim: int) -> LinearGaussianAE:
+    """The ML pPCA fit to a random Gaussian, with its exact posterior as encoder."""
+    rng = np.random.default_rng(seed)
+    basis = np.linalg.qr(rng.normal(size=(data_dim, data_dim)))[0]
+    spectrum = np.sort(rng.uniform(0.1, 4.0, size=data_dim))[::-1]
+    data = Gaussian(rng.normal(size=data_dim), basis @ np.diag(spectrum) @ basis.T)
+    return LinearGaussianAE.from_decoder(*fit_ppca(data, latent_dim))
+
+
+PPCA_CASES = ((10, 5, 2), (11, 4, 1), (12, 6, 3))
+
+
+def check_restoring_noise(fn: Callable) -> None:
+    """Check ``fn(model)`` returns the corruption level sigma_n at which the mean-decoding
+    chain of ``model`` (pPCA with its exact posterior) has P(Z) = N(0, I) as its stationary
+    distribution."""
+    for seed, d, k in PPCA_CASES:
+        model = _ppca_case(seed, d, k)
+        s = model.decoder_std
+        what = f"my_restoring_noise on a pPCA model with data_dim={d}, latent_dim={k}, s={s:.3f}"
+        got = attempt(fn, model, name="my_restoring_noise")
+        if isinstance(got, torch.Tensor) and got.numel() == 1:
+            got = got.item()
+        if isinstance(got, bool) or not isinstance(got, (int, float, np.floating)):
+            raise ExerciseError(f"{what}: return one number, sigma_n, not {type(got).__name__}")
+        if not np.isfinite(got) or got < 0:
+            raise ExerciseError(f"{what}: sigma_n = {got} is not a standard deviation (>= 0)")
+        pi = stationary(model.replace(denoise_std=float(got)), decode="mean")
+        distance = w2(pi, Gaussian.standard(k))
+        if distance < 1e-6:
+            continue
+        hints = [(np.isclose(got, s**2), "that is s^2, the decoder's variance; sigma_n is a "
+                  "standard deviation"),
+                 (np.isclose(got, 0.5), "0.5 is the paper's corruption for images, not what "
+                  "this chain lacks"),
+                 (got == 0, "without corruption the mean-decoding chain settles on a narrower "
+                  "distribution (section 3)")]
+        hint = next((h for wrong, h in hints if wrong), "compare the noise of one step, "
+                    "(s^2 + sigma_n^2) A A^T + S, in the sampled and the mean-decoding chain")
+        raise ExerciseError(f"{what}: with sigma_n = {got:.4g} the mean-decoding chain settles "
+                            f"W2 = {distance:.4f} from P(Z), not on it: {hint}")
+    passed("my_restoring_noise", len(PPCA_CASES))
