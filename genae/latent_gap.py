@@ -159,3 +159,23 @@ def gap_sentences(results: dict[str, dict], n_fit: int) -> str:
         lines.append(f"\nMore of P(Z) falls in the thin regions of the "
                      f"{max(models, key=models.get)}'s Q(Z) in this run.")
     return "\n".join(lines)
+
+
+def roughness_sentences(rough: dict[str, float], real: float) -> str:
+    """Per model, how rough its decoded thin and elsewhere draws are against held-out digits.
+
+    ``rough`` maps "<model>, thin" and "<model>, elsewhere" to mean roughness; within 10% of
+    ``real`` counts as "about as rough as" (the number's own spread over images is larger).
+    """
+    def verdict(value: float) -> str:
+        if value > 1.1 * real:
+            return "rougher than"
+        return "smoother than" if value < 0.9 * real else "about as rough as"
+
+    names = sorted({key.split(", ")[0] for key in rough if ", " in key})
+    return "\n".join(
+        f"- {name}: draws of P(Z) from thin regions decode to images "
+        f"{verdict(rough[f'{name}, thin'])} held-out digits ({rough[f'{name}, thin']:.3f} "
+        f"against {real:.3f}); draws from elsewhere decode to images "
+        f"{verdict(rough[f'{name}, elsewhere'])} them ({rough[f'{name}, elsewhere']:.3f})."
+        for name in names)
