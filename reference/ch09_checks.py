@@ -99,11 +99,17 @@ def validation(data: dict, kind: str) -> tuple[list[dict], list[dict]]:
     from genae.degrade import degradation_table, ranking_check
     from genae.evaluate import IMAGE_METRICS
 
-    table = degradation_table(extractor(kind), data["real_b"], data["real_a"], data["labels_a"])
+    net = extractor(kind)
+    table = degradation_table(net, data["real_b"], data["real_a"], data["labels_a"])
+    # KID on standardised features too (each feature scaled by the reference's sd): issue 24
+    table["kid_standardised"] = degradation_table(
+        net, data["real_b"], data["real_a"], data["labels_a"], kid_normalise="standardise")["kid"]
+    metrics = [*IMAGE_METRICS, "kid_standardised"]
     rows = [_row("validation", m, r[m], extractor=kind, degradation=r["degradation"],
                  severity=r["severity"], n=r["n"])
-            for r in table.to_dict("records") for m in IMAGE_METRICS]
-    ranks = ranking_check(table).assign(extractor=kind)
+            for r in table.to_dict("records") for m in metrics]
+    ranks = ranking_check(table, metrics=metrics, directions={"kid_standardised": -1})
+    ranks = ranks.assign(extractor=kind)
     return rows, ranks.to_dict("records")
 
 
@@ -112,10 +118,13 @@ def baseline(data: dict, kind: str, repeats: int) -> list[dict]:
     from genae.evaluate import bootstrap_real_baseline
 
     pool = torch.cat([data["real_a"], data["real_b"]])
-    table = bootstrap_real_baseline(extractor(kind), pool, n=len(data["real_a"]),
-                                    n_reference=len(data["real_b"]), repeats=repeats)
+    sizes = dict(n=len(data["real_a"]), n_reference=len(data["real_b"]), repeats=repeats)
+    table = bootstrap_real_baseline(extractor(kind), pool, **sizes)
+    standard = bootstrap_real_baseline(extractor(kind), pool, **sizes, kid_normalise="standardise")
+    standard = standard[standard.metric == "kid"].assign(metric="kid_standardised")
     return [_row("baseline", r["metric"], r["mean"], extractor=kind, low=r["low"], high=r["high"],
-                 sd=r["sd"], n=r["n"], repeats=r["repeats"]) for r in table.to_dict("records")]
+                 sd=r["sd"], n=r["n"], repeats=r["repeats"])
+            for r in pd.concat([table, standard]).to_dict("records")]
 
 
 def latent_tests(z: torch.Tensor, q: torch.Tensor, codes_train: torch.Tensor,
@@ -140,7 +149,7 @@ def job(latent_dim: int, kind: str, seed: int, epochs: int, permutations: int) -
     from genae.evaluate import IMAGE_METRICS, feature_bandwidth, feature_metrics
     from genae.infra.cache import trained_model
     from genae.mcmc import run_chain, sample_prior
-    from genae.metrics import gaussian_stats
+    from genae.metrics import gaussian_stats, kid
 
     data = split()
     pca = extractor("pca")
@@ -160,8 +169,9 @@ def job(latent_dim: int, kind: str, seed: int, epochs: int, permutations: int) -
     for step in STEPS:
         feats = pca.features(decode_latents(model, trajectory[step]))
         image = feature_metrics(feats, ref, real_stats=stats, bandwidth=h)
+        image["kid_standardised"] = kid(feats, ref, normalise="standardise")[0]
         rows += [_row("chain", m, image[m], extractor="pca", step=step, **ids)
-                 for m in IMAGE_METRICS]
+                 for m in (*IMAGE_METRICS, "kid_standardised")]
         for metric, value, p, z in latent_tests(trajectory[step], q, codes_train, permutations,
                                                 seed):
             rows.append({**_row("chain", metric, value, extractor="latent", step=step, **ids),
@@ -179,7 +189,8 @@ def families(rows: list[dict]) -> dict:
         return {}
     wide = chain.pivot_table(index=["latent_dim", "model", "seed", "epochs", "step"],
                              columns="metric", values="value").reset_index()
-    metrics = ["fid", "kid", "precision", "recall", "mmd_feat", "mmd_multiscale"]
+    metrics = ["fid", "kid", "kid_standardised", "precision", "recall", "mmd_feat",
+               "mmd_multiscale"]
     fam = step_family(wide, by=["latent_dim", "model"], steps=FAMILY, metrics=metrics)
     sentences = {f"{d}-D {m}": family_sentence(g, m.upper(), metrics=metrics)
                  for (d, m), g in fam.groupby(["latent_dim", "model"], sort=False)}
