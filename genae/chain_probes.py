@@ -146,23 +146,27 @@ def _names(names: list[str]) -> str:
 def norm_dip_sentences(by_input: dict[str, pd.DataFrame]) -> str:
     """What :func:`norm_by_input`'s rows say about the first step's norm, per model, as Markdown.
 
-    The conclusions (which models encode decoded means nearer the origin than real digits,
-    whose mean images are smoother, whose Bernoulli draws undo the dip) are read off the
-    numbers, so they stay true when the models change.
+    The conclusions (whose step-1 images and whose reconstructions are encoded nearer the
+    origin than real digits, whose step-1 images are smoother, whose Bernoulli draws undo part
+    of the drop) are read off the numbers, so they stay true when the models change.
     """
-    lines, nearer, smoother, undone = [], [], [], []
+    lines, found = [], {key: [] for key in ("step", "recon", "less", "smooth", "undone")}
     for name, table in by_input.items():
         n, r = table.iloc[:, 0].to_numpy(), table.iloc[:, 1].to_numpy()
         lines.append(f"- {name}: mean |z| {n[0]:.2f} for real digits, {n[1]:.2f} for their "
                      f"reconstructions, {n[2]:.2f} for decoded prior draws (step 1), {n[3]:.2f} "
                      f"for Bernoulli draws of those; roughness {r[0]:.3f}, {r[1]:.3f}, "
                      f"{r[2]:.3f}, {r[3]:.3f}.")
-        nearer += [name] if n[1] < n[0] and n[2] < n[0] else []
-        smoother += [name] if r[1] < r[0] and r[2] < r[0] else []
-        undone += [name] if abs(n[3] - n[0]) < abs(n[2] - n[0]) else []
+        for key, holds in (("step", n[2] < n[0]), ("recon", n[1] < n[0]),
+                           ("less", n[2] < n[1] < n[0]), ("smooth", r[2] < r[0]),
+                           ("undone", abs(n[3] - n[0]) < abs(n[2] - n[0]))):
+            found[key] += [name] if holds else []
     lines.append(
-        f"\nBoth kinds of decoded-mean image are encoded nearer the origin than real digits for "
-        f"{_names(nearer)}; both are smoother (lower roughness) than real digits for "
-        f"{_names(smoother)}; a Bernoulli draw of the decoded image brings the norm back towards "
-        f"that of real digits for {_names(undone)}.")
+        f"\nThe decoded prior draws (step 1) are encoded nearer the origin than real digits "
+        f"for {_names(found['step'])}; the reconstructions, mean images of real digits, for "
+        f"{_names(found['recon'])}, and by less than step 1's images for "
+        f"{_names(found['less'])}. Step 1's images are smoother (lower roughness) than real "
+        f"digits for {_names(found['smooth'])}. A Bernoulli draw of each decoded image brings "
+        f"the norm back part of the way towards that of real digits for "
+        f"{_names(found['undone'])}.")
     return "\n".join(lines)
