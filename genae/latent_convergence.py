@@ -187,7 +187,7 @@ def convergence_table(results: dict[str, dict]):
             rows.append({"model": kind.upper(), "chain": label, "noise level": r["tau"],
                          "from P: t=0": p["mmd"][0], "closest t": c["step"],
                          "there (± se)": f"{c['mmd']:.4f} ± {c['se']:.4f}",
-                         "closest − t=0 (95%)": f"[{lo:.4f}, {hi:.4f}]",
+                         "closest − t=0 (95%)": f"[{lo:.4f}, {hi:.4f}]" if c["step"] else "—",
                          "from P: last": p["mmd"][-1], "from Q: last": q["mmd"][-1]})
     return pd.DataFrame(rows).set_index(["model", "chain"]).round(4)
 
@@ -274,7 +274,7 @@ def plot_convergence(results: dict[str, dict], latent_dim: int) -> Figure:
 
 def closest_sentences(results: dict[str, dict]) -> str:
     """For each model, where its mean-decoding chains from P(Z) came closest to Q(Z), with
-    the bootstrap uncertainty (Markdown)."""
+    the bootstrap uncertainty, and whether step 1 differs from step 0 (Markdown)."""
     return " ".join(f"{kind.upper()}, mean decoding, from P(Z): "
                     f"{closest_words(closest_approach(r['mean']['P']))}."
                     for kind, r in results.items())
@@ -327,11 +327,14 @@ def summary_sentence(results: dict[str, dict]) -> str:
     """The chapter's finding on the trained models, in one paragraph (Markdown)."""
     kinds = [k.upper() for k in results]
     stay = [k.upper() for k, r in results.items() if r["mean"]["Q"]["mmd"][-1] <= r["tau"]]
-    steps = ", ".join(
-        f"{k.upper()} step {c['step']} ({c['mmd']:.4f} ± {c['se']:.4f}, "
-        f"{'clearly below' if c['step'] and c['vs0'][1] < 0 else 'no clear difference from'}"
-        " step 0)"
-        for k, c in ((k, closest_approach(r["mean"]["P"])) for k, r in results.items()))
+    def words(c: dict) -> str:
+        if c["step"] == 0:
+            return "step 0 (no later step came closer)"
+        verdict = "clearly below" if c["vs0"][1] < 0 else "no clear difference from"
+        return f"step {c['step']} ({c['mmd']:.4f} ± {c['se']:.4f}, {verdict} step 0)"
+
+    steps = ", ".join(f"{k.upper()} {words(closest_approach(r['mean']['P']))}"
+                      for k, r in results.items())
     return (f"On the trained models, the authors' chain (mean decoding) started at Q(Z) stayed "
             f"within the noise level of Q(Z) for {_names(stay, len(kinds))} after the last step. "
             f"From P(Z) its chains came closest to Q(Z) at: {steps}.")
