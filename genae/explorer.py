@@ -90,7 +90,7 @@ run the cell to start it.)</p>
 data-seed="{seed}"></div>
 <div class="gx-fallback" hidden><p class="gx-why"></p>{figure}</div>
 <noscript><p>The explorer needs JavaScript. The static figure of the same chains:</p>\
-{figure}</noscript>
+<style>#{id} .gx-fallback {{ display: block !important; }}</style></noscript>
 </div>
 <script type="module">{loader}</script>
 """
@@ -140,7 +140,7 @@ def serve(models_dir: str | Path) -> tuple[int, dict[str, str]]:
     return _servers[key], where
 
 
-def figure_png(figure, dpi: int = 60) -> bytes:
+def figure_png(figure, dpi: int = 50) -> bytes:
     """A matplotlib figure as PNG bytes (the explorer's static fallback)."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")

@@ -238,7 +238,6 @@ def chapter_models(parameters: dict | None = None, device: str = "cpu",
                    ) -> tuple[dict[str, nn.Module], Tensor, dict]:
     """The four models chapter 7 loads (trained into the cache if missing), its held-out images,
     and the settings that made them (from the chapter's parameters cell)."""
-    from genae.data import load_images
     from genae.infra.cache import trained_model
 
     p = chapter_parameters() if parameters is None else parameters
@@ -247,10 +246,9 @@ def chapter_models(parameters: dict | None = None, device: str = "cpu",
     root = p.get("root")
     models = {kind: trained_model(kind, **settings, root=root, device=device, progress=False)[0]
               for kind in KINDS}
-    test = load_images(settings["dataset"], "test", image_size=settings["image_size"], root=root)
-    n = min(len(test), 1000)
-    held_out = torch.stack([test[i][0] if isinstance(test[i], (tuple, list)) else test[i]
-                            for i in range(n)])
+    from genae.watching import held_out_images
+
+    held_out = held_out_images(settings["dataset"], 1000, settings["image_size"], root)
     return models, held_out, settings
 
 

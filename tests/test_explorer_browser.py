@@ -35,7 +35,7 @@ import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-HTML = ROOT / "book" / "_build" / "html"
+HTML = Path(os.environ.get("GENAE_BOOK_HTML") or ROOT / "book" / "_build" / "html")  # the built book
 PAGE = "notebooks/07-watching-convergence.html"
 MODELS = HTML / "_static" / "explorer" / "models"
 CHROMIUM = os.environ.get("GENAE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
