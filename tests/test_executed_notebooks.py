@@ -111,21 +111,22 @@ def test_there_are_notebooks():
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_the_books_execution_raised_nothing_and_matches_the_checked_outputs(path):
-    committed = code_cells(nbformat.read(path, as_version=4))
-    fresh = code_cells(executed(path))
+    notebook = nbformat.read(path, as_version=4)
+    committed, fresh = code_cells(notebook), code_cells(executed(path))
+    where = [i for i, c in enumerate(notebook.cells) if c.cell_type == "code"]
     assert len(fresh) == len(committed)
     errors, differences = [], []
-    for number, (mine, theirs) in enumerate(zip(committed, fresh)):
-        options = nbval_options(mine)
-        raised = [o for o in theirs.get("outputs", []) if o.get("output_type") == "error"]
+    for number, (cell, ran) in enumerate(zip(committed, fresh)):
+        options = nbval_options(cell)
+        raised = [o for o in ran.get("outputs", []) if o.get("output_type") == "error"]
         if raised and not options["check_exception"]:
-            errors.append(f"code cell {number} raised {raised[0].get('ename')}: {raised[0].get('evalue')}")
-        if options["check"] and not options["skip"] and mine.get("execution_count") is not None:
+            errors.append(f"cell {where[number]} raised {raised[0].get('ename')}: {raised[0].get('evalue')}")
+        if options["check"] and not options["skip"] and cell.get("execution_count") is not None:
             comparison = _Comparison()
-            if not comparison.equal(theirs.get("outputs", []), mine.get("outputs", [])):
-                lines = [line for line in mine.source.splitlines() if line.strip() and "NBVAL" not in line]
+            if not comparison.equal(ran.get("outputs", []), cell.get("outputs", [])):
+                lines = [line for line in cell.source.splitlines() if line.strip() and "NBVAL" not in line]
                 first_line = lines[0] if lines else ""
-                differences.append(f"code cell {number} ({first_line!r}, marked NBVAL_CHECK_OUTPUT): "
+                differences.append(f"cell {where[number]} ({first_line!r}, marked NBVAL_CHECK_OUTPUT): "
                                    + "; ".join(comparison.comparison_traceback))
     assert not errors, f"{path.name}: " + "\n".join(errors)
     assert not differences, (
