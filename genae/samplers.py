@@ -433,17 +433,14 @@ def compare(
             ``real``).
         n: samples per sampler.
         seed: seeds every sampler's generator (each starts from the same state).
-        copying_train: training encodings (draws of Q(Z) on the training split); given, each row
-            gains ``copying_ct``, the data-copying statistic C_T of the latents in latent space
-            (:func:`genae.metrics.data_copying_ct`, with ``q_latents`` as the held-out set and
-            ``copying_cells`` k-means cells): well below 0 means the sampler copies training
-            encodings.
+        copying_train: training encodings; given, rows gain ``copying_ct``: C_T of the latents
+            (:func:`genae.metrics.data_copying_ct`, ``q_latents`` held out, ``copying_cells``
+            cells); well below 0, the sampler copies training encodings.
 
     Returns:
         One row per sampler: ``sampler``, ``fid``, ``kid``, ``precision``, ``recall``, ``mmd_q``,
         ``nearest`` (mean RMS distance to the nearest training image), ``fit_s``, ``s_per_1000`` and
-        ``acceptance`` (the rejection sampler's; NaN for the others), and ``copying_ct`` with
-        ``copying_train``.
+        ``acceptance`` (the rejection sampler's; NaN for the others) [, ``copying_ct``].
     """
     real_feats = extractor.features(real)
     bandwidth = metrics.median_bandwidth(
@@ -467,11 +464,18 @@ def compare(
                      "mmd_q": metrics.mmd(z, q_latents, bandwidth),
                      "nearest": float(nearest_distance(images, train_images).mean()),
                      "fit_s": fit_s, "s_per_1000": draw_s * 1000 / n,
-                     "acceptance": getattr(sampler, "acceptance", float("nan"))})
-        if copying_train is not None:
-            rows[-1]["copying_ct"] = metrics.data_copying_ct(
-                copying_train, q_latents, z, n_cells=copying_cells, seed=seed)["ct"]
+                     "acceptance": getattr(sampler, "acceptance", float("nan")),
+                     **_copying(z, q_latents, copying_train, copying_cells, seed)})
     return pd.DataFrame(rows)
+
+
+def _copying(z: Tensor, q_latents: Tensor, train_codes: Tensor | None, cells: int,
+             seed: int) -> dict[str, float]:
+    """``{"copying_ct": C_T}`` of ``z`` given training encodings, else nothing."""
+    if train_codes is None:
+        return {}
+    return {"copying_ct": metrics.data_copying_ct(train_codes, q_latents, z, n_cells=cells,
+                                                  seed=seed)["ct"]}
 
 
 def standard_samplers(model: nn.Module, steps: int = 10, seed: int = 0) -> dict[str, Sampler]:
