@@ -51,10 +51,11 @@ def chain_grid(models: dict[str, nn.Module], trajectories: dict[str, Tensor],
                labels: dict[str, str] | None = None) -> Figure:
     """The first ``chains`` chains of each model at ``steps``: rows = chains, columns = steps.
 
-    ``trajectories[kind]`` is (steps + 1, N, latent_dim) from :func:`genae.mcmc.run_chain`;
+    One panel per model in ``models``; ``trajectories[kind]`` is (steps + 1, N, latent_dim) from
+    :func:`genae.mcmc.run_chain`;
     when all models start from the same z0, row i is the same start in every panel.
     """
-    kinds = list(trajectories)
+    kinds = list(models)  # the models drawn; trajectories may hold more
     fig, axes = plt.subplots(1, len(kinds), squeeze=False, figsize=(
         CELL * len(steps) * len(kinds) + 0.6 * len(kinds), CELL * chains + 0.6))
     for ax, kind in zip(axes[0], kinds):

@@ -146,9 +146,15 @@ def image_change(model: nn.Module, trajectory: Tensor, a: int, b: int) -> Tensor
     return (second - first).flatten(1).pow(2).mean(1).sqrt()
 
 
+def a_digit(digit: int) -> str:
+    """"a 3", "an 8": the article English wants before a digit's name."""
+    return f"an {digit}" if digit == 8 else f"a {digit}"
+
+
 def _digit_words(row: dict[str, Tensor]) -> str:
     s = summary_row(row)
-    return f"{s['top share']:.0%} a {s['top digit']}, {s['digits (effective)']:.1f} digits"
+    return (f"{s['top share']:.0%} {a_digit(s['top digit'])}, "
+            f"{s['digits (effective)']:.1f} digits")
 
 
 def step_report(measures: dict[int, dict[str, Tensor]], real: dict[str, Tensor], label: str,
@@ -188,8 +194,9 @@ def count_sentence(measures: dict[str, dict[int, dict[str, Tensor]]], labels: di
     if all("label" in m[end] for m in measures.values()):
         gone = [(labels[k], summary_row(m[end])) for k, m in measures.items()
                 if summary_row(m[end])["top share"] >= collapse]
-        text += (" " + "; ".join(f"the {name}'s chains collapse: {s['top share']:.0%} of them "
-                                 f"draw a {s['top digit']} at step {end}" for name, s in gone)
+        text += (" " + "; ".join(f"The {name}'s chains collapse: {s['top share']:.0%} of them "
+                                 f"draw {a_digit(s['top digit'])} at step {end}"
+                                 for name, s in gone)
                  + "." if gone else f" No model has {collapse:.0%} of its chains on one digit.")
     return text
 
@@ -229,8 +236,8 @@ def summary_sentences(measures: dict[str, dict[int, dict[str, Tensor]]], real: d
     text = count_sentence(measures, labels, start, end)
     if traded:
         text += (f" For {', '.join(traded)} the chain bought its closeness to training digits with "
-                 f"diversity: the samples got closer to the data by gathering on fewer digits, "
-                 f"which nearest-image distance rewards.")
+                 f"diversity: the samples came closer to the data while becoming more alike, and "
+                 f"nearest-image distance rewards exactly that.")
     if gained:
         text += f" Only {', '.join(gained)} got closer without losing diversity."
     level = float(real["near"].mean())

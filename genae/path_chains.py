@@ -115,13 +115,13 @@ def plot_path_distances(near: dict[str, Tensor], steps: Sequence[int], level: fl
     return fig
 
 
-def _groups(words: dict[str, str]) -> str:
-    """"fell for 2 (DVAE, DAAE); no clear change for 2 (VAE, AAE)"."""
+def _groups(words: dict[str, str], say_as: dict[str, str] | None = None) -> str:
+    """"fell for 2 (DVAE, DAAE); no clear change for 2 (VAE, AAE)"; ``say_as`` renames words."""
     out = []
     for word in ("fell", "rose", "no clear change"):
         names = [k for k, w in words.items() if w == word]
         if names:
-            out.append(f"{word} for {len(names)} ({', '.join(names)})")
+            out.append(f"{(say_as or {}).get(word, word)} for {len(names)} ({', '.join(names)})")
     return "; ".join(out)
 
 
@@ -190,8 +190,10 @@ def summary_sentence(norms: dict[int, dict], near: dict[str, Tensor],
         ends[labels[kind]] = change_word((n[0, 0] + n[0, -1]) / 2, (n[-1, 0] + n[-1, -1]) / 2)
     wins = {labels[k]: change_word(m["lerp"]["near"], m["slerp"]["near"])
             for k, m in middles.items()}
+    closer = {"fell": "slerp's middle closer to the data", "rose": "lerp's middle closer",
+              "no clear change": "no clear difference"}
     return (f"A straight path between two prior draws sags in the middle to {sag}; slerp stays "
-            f"on the shell. On MNIST, after the chain's last step the middle of the slerp paths' "
-            f"distance to the nearest training image {_groups(mids)}, and the ends' "
-            f"{_groups(ends)}. Before the chain, the slerp middle against the lerp middle, "
-            f"in distance to the data: {_groups(wins)} (fell: slerp is closer).")
+            f"on the shell. On MNIST, from the path to the chain's last step, the distance to "
+            f"the nearest training image of the path's middle {_groups(mids)}; of its ends, "
+            f"{_groups(ends)}. Before the chain, slerp against lerp on the same pairs: "
+            f"{_groups(wins, closer)}.")
