@@ -89,3 +89,15 @@ def kid_kernel_mean(extractor, real_a: Tensor, real_b: Tensor, degree: int = 3) 
     images: the scale KID's values are measured in."""
     a, b = extractor.features(real_a).double(), extractor.features(real_b).double()
     return float(((a @ b.T / a.shape[1] + 1) ** degree).mean())
+
+
+def degradation_ranks(extractors: Mapping[str, object], images: Tensor, labels: Tensor,
+                      reference: Tensor) -> pd.DataFrame:
+    """Does each image metric rank controlled damage correctly, in each extractor? The rows of
+    :func:`genae.degrade.ranking_check` for every extractor (named by the keys), from
+    :func:`genae.degrade.degradation_table` of ``images`` against ``reference``."""
+    from genae.degrade import degradation_table, ranking_check
+
+    return pd.concat([ranking_check(degradation_table(x, reference, images, labels))
+                      .assign(extractor=name) for name, x in extractors.items()],
+                     ignore_index=True)

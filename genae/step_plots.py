@@ -71,21 +71,25 @@ def chain_grid(models: Mapping[str, nn.Module], z0: torch.Tensor,
                steps: Sequence[int] = (0, 1, 2, 5, 10), seed: int = 0) -> plt.Figure:
     """For each model a panel: one row per chain (the same z0 in every panel), one column per
     step of the stochastic chain with mean decoding (the authors' chain)."""
-    fig, axes = plt.subplots(1, len(models), figsize=(4.2 * len(models), 0.95 * len(z0) + 1))
-    for ax, (kind, model) in zip(np.atleast_1d(axes), models.items()):
+    cols = min(2, len(models))  # two panels across: each digit drawn large enough for its strokes
+    rows = -(-len(models) // cols)
+    panel = (0.9 * len(steps) + 0.6, 0.9 * len(z0) + 0.6)
+    fig, axes = plt.subplots(rows, cols, figsize=(panel[0] * cols, panel[1] * rows), squeeze=False)
+    for ax, (kind, model) in zip(axes.flat, models.items()):
         dev = model_device(model)
         g = torch.Generator(device=dev).manual_seed(seed)
         trajectory = run_chain(model, z0.to(dev), max(steps), generator=g, decode="mean")
         images = torch.stack(decode_steps(model, trajectory, steps), dim=1)  # (chains, steps, ...)
-        rows = [torch.cat(list(chain), dim=-1) for chain in images]  # one strip per chain
-        ax.imshow(torch.cat(rows, dim=-2)[0].numpy(), cmap="gray", vmin=0, vmax=1,
+        strips = [torch.cat(list(chain), dim=-1) for chain in images]  # one strip per chain
+        ax.imshow(torch.cat(strips, dim=-2)[0].numpy(), cmap="gray", vmin=0, vmax=1,
                   interpolation="nearest")
         size = images.shape[-1]
         ax.set_xticks([size * (i + 0.5) for i in range(len(steps))], [str(s) for s in steps])
         ax.set_yticks([size * (i + 0.5) for i in range(len(z0))], [str(i + 1) for i in
                                                                     range(len(z0))])
-        ax.set(xlabel="chain step", title=kind.upper())
-    np.atleast_1d(axes)[0].set_ylabel("chain (same z0 in every panel)")
+        ax.set(xlabel="chain step", ylabel="chain (same z0 in every panel)", title=kind.upper())
+    for ax in axes.flat[len(models):]:
+        ax.axis("off")
     fig.tight_layout()
     return fig
 

@@ -133,22 +133,26 @@ def load_checks(name: str = "ch09_checks") -> tuple[pd.DataFrame, dict]:
     return rows, json.loads(stored_results(f"{name}.json").read_text())
 
 
-def ranking_table(summary: dict) -> pd.DataFrame:
+def ranking_table(ranks: pd.DataFrame) -> pd.DataFrame:
     """Per degradation and metric, for each extractor: does the metric get worse at every step up
-    in severity (✔/✘), with the rank correlation of severity and badness."""
-    ranks = pd.DataFrame(summary["ranking"])
+    in severity (✔/✘), with the rank correlation of severity and badness (rows of
+    :func:`genae.degrade.ranking_check` with an ``extractor`` column)."""
+    ranks = ranks.copy()
     ranks["cell"] = [f"{'✔' if m else '✘'} ρ = {r:.2f}" for m, r in
                      zip(ranks["monotone"], ranks["spearman"])]
     return ranks.pivot_table(index=["degradation", "metric"], columns="extractor", values="cell",
                              aggfunc="first", sort=False)
 
 
-def baseline_intervals(checks: pd.DataFrame, metrics: Sequence[str] = ("fid", "kid",
-                       "precision", "recall")) -> pd.DataFrame:
-    """Real against real over the resplits: mean and 95% interval, per extractor and metric."""
-    rows = checks[(checks["part"] == "baseline") & checks["metric"].isin(metrics)]
+def baseline_intervals(intervals: Mapping[str, pd.DataFrame],
+                       metrics: Sequence[str] = ("fid", "kid", "precision", "recall")
+                       ) -> pd.DataFrame:
+    """Real against real over the resplits: mean and 95% interval, per extractor (the keys) and
+    metric (each value is :func:`genae.evaluate.bootstrap_real_baseline`'s table)."""
+    rows = pd.concat([t.assign(extractor=name) for name, t in intervals.items()])
+    rows = rows[rows["metric"].isin(metrics)]
     cells = [f"{v:.3g} ({lo:.3g} to {hi:.3g})" for v, lo, hi in
-             zip(rows["value"], rows["low"], rows["high"])]
+             zip(rows["mean"], rows["low"], rows["high"])]
     table = rows.assign(cell=cells).pivot_table(index="extractor", columns="metric",
                                                 values="cell", aggfunc="first")
     return table[[m for m in metrics if m in table.columns]]

@@ -147,13 +147,17 @@ def flat_sentence(flat: pd.DataFrame, tolerance: float = 0.01, window: int = 10)
     total, epoch = len(flat), int(flat["epoch"].max())
     plain, above = int(flat["flat"].sum()), int(flat["flat_above_floor"].sum())
     worst = flat.loc[flat["fall_above_floor"].idxmax()]
+    rose = int((flat["flat_above_floor"] & (flat["fall_above_floor"] < 0)).sum())
+    rising = (f" ({rose} of them because the loss rose over those epochs, not because it settled)"
+              if rose else "")
     verdict = ("so the longer-trained models are trained until flat in this sense" if above == total
                else "so the longer-trained models are **not** all trained until flat: what they "
                "can still learn was still falling, and their rows describe models at "
                f"{epoch} epochs, not converged ones")
     return (f"Over the last {window} epochs to epoch {epoch}, the held-out loss fell by less than "
             f"{tolerance:.0%} for {plain} of {total} models; above its floor (the targets' "
-            f"entropy, {_n(flat['floor'].iloc[0])} nats per image), for {above} of {total}. The "
+            f"entropy, {_n(flat['floor'].iloc[0])} nats per image), for {above} of {total}"
+            f"{rising}. The "
             f"largest fall above the floor is {worst['fall_above_floor']:.1%} "
             f"({worst['model'].upper()}, seed {int(worst['seed'])}), {verdict}.")
 
@@ -238,9 +242,9 @@ def summary_sentences(live_family: pd.DataFrame, family: pd.DataFrame, flat: pd.
     ])
 
 
-def ranking_sentence(summary: dict) -> str:
-    """How many (degradation, metric) pairs each extractor ranks correctly, and which fail."""
-    ranks = pd.DataFrame(summary["ranking"])
+def ranking_sentence(ranks: pd.DataFrame) -> str:
+    """How many (degradation, metric) pairs each extractor ranks correctly, and which fail (rows
+    of :func:`genae.degrade.ranking_check` with an ``extractor`` column)."""
     parts = []
     for name, rows in ranks.groupby("extractor", sort=False):
         wrong = rows[~rows["monotone"]]
@@ -292,3 +296,21 @@ def latent_power_sentence(checks: pd.DataFrame, alpha: float = 0.05) -> str:
                      f"(model, seed, step) cases, {int((at0.p_value < alpha).sum())} of "
                      f"{len(at0)} at step 0")
     return "At the 5% level, " + "; ".join(parts) + "."
+
+
+def variants_sentence(frame: pd.DataFrame, steps: Sequence[int] = (1, 10)) -> str:
+    """Each chain's FID at ``steps`` beside the authors' chain's, per model, on the seeds every
+    chain has (rows of the stored run in one regime)."""
+    chains = frame[frame["path"] == "prior sample"]
+    common = set.intersection(*(set(g["seed"]) for _, g in chains.groupby("variant")))
+    fid = (chains[chains["seed"].isin(common) & chains["step"].isin(steps)]
+           .groupby(["variant", "model", "step"])["fid"].mean())
+    lines = []
+    for variant in (v for v in dict.fromkeys(chains["variant"]) if v != "mean decoding"):
+        worse = {s: [k.upper() for k in KINDS if (variant, k, s) in fid.index
+                     and fid[(variant, k, s)] > fid[("mean decoding", k, s)]] for s in steps}
+        said = "; ".join(f"at step {s} for {len(w)} of {len(KINDS)} models"
+                         + (f" ({', '.join(w)})" if w else "") for s, w in worse.items())
+        lines.append(f"- **{variant}**: mean FID over the seeds above the authors' chain's {said}.")
+    return (f"Against the authors' chain, on seeds {', '.join(map(str, sorted(common)))}:\n"
+            + "\n".join(lines))
