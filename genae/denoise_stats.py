@@ -28,6 +28,7 @@ from genae.chain_words import diversity
 from genae.chainstats import decode_latents, nearest_distance, total_variation
 
 MEAN_LIKE = 0.05  # "mean-like": closer to the mean image than 95% of real digits are
+SHARP, DIVERSE = ("less sharp", "sharper"), ("less diverse", "more diverse")  # ratio words
 
 
 def _to_mean(images: Tensor, mean_image: Tensor) -> Tensor:
@@ -74,7 +75,7 @@ def twin_sentences(stats: pd.DataFrame, pairs: Sequence[tuple[str, str]], last: 
         return float(stats.loc[(model, step), column])
 
     def ratio_word(r: float, less: str, more: str) -> str:
-        return less if r < 0.9 else more if r > 1.1 else "about as"
+        return less if r < 0.9 else more if r > 1.1 else "about as " + less.split()[-1]
 
     lines = []
     for plain, noisy in pairs:
@@ -82,11 +83,11 @@ def twin_sentences(stats: pd.DataFrame, pairs: Sequence[tuple[str, str]], last: 
               for s in (0, 10, last)]
         dv = [at(noisy, s, "diversity") / at(plain, s, "diversity") for s in (0, last)]
         lines.append(
-            f"- **{noisy} vs {plain}**: at step 0 {ratio_word(tv[0], 'less', 'more')} sharp "
-            f"(ratio {tv[0]:.2f}) and {ratio_word(dv[0], 'less', 'more')} diverse "
-            f"({dv[0]:.2f}); at step 10 {ratio_word(tv[1], 'less', 'more')} sharp ({tv[1]:.2f}); "
-            f"at step {last} {ratio_word(tv[2], 'less', 'more')} sharp ({tv[2]:.2f}) and "
-            f"{ratio_word(dv[1], 'less', 'more')} diverse ({dv[1]:.2f}); mean-like share "
+            f"- **{noisy} vs {plain}**: at step 0 {ratio_word(tv[0], *SHARP)} "
+            f"(ratio {tv[0]:.2f}) and {ratio_word(dv[0], *DIVERSE)} "
+            f"({dv[0]:.2f}); at step 10 {ratio_word(tv[1], *SHARP)} ({tv[1]:.2f}); "
+            f"at step {last} {ratio_word(tv[2], *SHARP)} ({tv[2]:.2f}) and "
+            f"{ratio_word(dv[1], *DIVERSE)} ({dv[1]:.2f}); mean-like share "
             f"{at(noisy, last, 'mean-like share'):.0%} vs {at(plain, last, 'mean-like share'):.0%} "
             f"(step 0: {at(noisy, 0, 'mean-like share'):.0%} vs "
             f"{at(plain, 0, 'mean-like share'):.0%}); distance to the nearest training image "
