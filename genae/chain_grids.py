@@ -97,13 +97,17 @@ def path_grid(models: dict[str, nn.Module], paths: dict[str, Tensor], pair: int,
 
 
 def plot_measures(table: pd.DataFrame, columns: dict[str, str], real: dict[str, float],
-                  styles: dict[str, str] | None = None) -> Figure:
+                  styles: dict[str, str] | None = None, ncols: int | None = None) -> Figure:
     """One panel per measure (``columns``: column -> panel title), one line per model over steps.
 
     ``table`` is indexed by (model, step); ``real`` holds the held-out digits' level of a
-    measure, drawn dotted; ``styles`` gives a model's line style (e.g. "--" for a twin).
+    measure, drawn dotted; ``styles`` gives a model's line style (e.g. "--" for a twin);
+    ``ncols`` panels a row (all in one row for ``None``).
     """
-    fig, axes = plt.subplots(1, len(columns), figsize=(3.2 * len(columns), 3.1), squeeze=False)
+    ncols = ncols or len(columns)
+    nrows = -(-len(columns) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 3.1 * nrows), squeeze=False)
+    axes = axes.reshape(1, -1)
     for ax, (column, title) in zip(axes[0], columns.items()):
         for i, model in enumerate(table.index.unique(0)):
             series = table.loc[model, column]
