@@ -25,7 +25,7 @@ from genae.chainstats import aggregate_posterior, decode_latents
 from genae.infra.devices import model_device
 from genae.mcmc import run_chain, sample_prior
 from genae.plots import show_paths
-from genae.samplers import compare, standard_fit_data, standard_samplers
+from genae.samplers import TwoStageSampler, compare, standard_fit_data, standard_samplers
 from genae.summary import paired_interval, paired_p_value
 
 REFERENCE = "Q(Z)"  # replays training images: left out of every "best sampler"
@@ -56,19 +56,23 @@ def chain_fid_by_step(model: nn.Module, extractor, real: Tensor, n: int, seed: i
 
 
 def measure_samplers(models: Mapping[str, nn.Module], train: Tensor, real: Tensor, extractor,
-                     n: int, seed: int = 0, steps: int = 10) -> tuple[pd.DataFrame, dict, dict]:
+                     n: int, seed: int = 0, steps: int = 10,
+                     two_stage_epochs: int | None = None) -> tuple[pd.DataFrame, dict, dict]:
     """Fit, draw and measure every standard sampler on every model.
 
     Returns the table (one row per model and sampler: the columns of :func:`compare`, with
     ``copying_ct``, C_T of the latents against the training codes, held-out codes as fresh data),
     the fitted samplers per model (for :func:`draw_samplers`) and the chain's FID per step per
-    model (:func:`chain_fid_by_step`).
+    model (:func:`chain_fid_by_step`). ``two_stage_epochs`` shortens the second-stage VAE's
+    training (its default, 100 epochs, is most of the run's cost on a CPU).
     """
     rows, fitted, by_step = [], {}, {}
     for kind, model in models.items():
         g = torch.Generator().manual_seed(seed)
         train_codes, q = aggregate_posterior(model, train, g), aggregate_posterior(model, real, g)
         samplers = fitted[kind] = standard_samplers(model, steps=steps, seed=seed)
+        if two_stage_epochs is not None:
+            samplers["two-stage VAE"] = TwoStageSampler(epochs=two_stage_epochs, seed=seed)
         fits = standard_fit_data(samplers, train, train_codes, seed)
         table = compare(model, samplers, fits, extractor, real, train, q, n=n, seed=seed,
                         copying_train=train_codes)
