@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 import torch
 from torch import Tensor, nn
@@ -188,13 +187,15 @@ def recommendation(frame: pd.DataFrame) -> str:
 def stored_sentence(meta: dict, stored: pd.DataFrame) -> str:
     """What the stored run measured, from its provenance and rows."""
     model = meta.get("settings", {}).get("model", {})
-    seeds = stored.groupby(["latent_dim", "model"]).seed.nunique()
+    counts = stored.groupby(["latent_dim", "model"]).seed.nunique()
+    seeds = (f"{counts.min()}" if counts.min() == counts.max()
+             else f"{counts.min()}-{counts.max()}")
     dims = ", ".join(str(d) for d in sorted(stored.latent_dim.unique()))
     return (f"The stored run (`{meta['command']}`, commit {meta['git_commit'][:10]}): "
             f"{dims}-D models trained on {model.get('dataset', '?')} for "
-            f"{model.get('epochs', '?')} epochs, {seeds.min()}-{seeds.max()} seeds per model, "
-            f"{int(np.nanmax(stored.get('n', pd.Series([np.nan]))) or 0) or 'all'} samples per "
-            f"sampler; torch {meta['versions']['torch']} on {meta['machine']['cpu_count']} cores.")
+            f"{model.get('epochs', '?')} epochs, {seeds} seeds per model, "
+            f"{meta.get('settings', {}).get('n') or 'as many'} samples per sampler as reference "
+            f"images; torch {meta['versions']['torch']} on {meta['machine']['cpu_count']} cores.")
 
 
 def _picks(frame: pd.DataFrame) -> dict[str, str]:
