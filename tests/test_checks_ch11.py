@@ -1,47 +1,27 @@
-import numpy as np
 import pytest
 
 from genae.checks import ExerciseError
-from genae.checks.ch11 import check_holm, reference_holm
+from genae.checks.ch11 import _normal_guess, check_seeds_needed, reference_seeds_needed
 
 
 def test_reference_passes(capsys):
-    check_holm(reference_holm)
-    assert "all 5 checks passed" in capsys.readouterr().out
-
-
-def test_a_loop_answer_passes():
-    def holm(p_values):
-        m, order = len(p_values), sorted(range(len(p_values)), key=lambda i: p_values[i])
-        out, running = [0.0] * m, 0.0
-        for rank, i in enumerate(order):
-            running = max(running, min(1.0, (m - rank) * p_values[i]))
-            out[i] = running
-        return out
-
-    check_holm(holm)
+    check_seeds_needed(reference_seeds_needed)
+    assert "all 3 checks passed" in capsys.readouterr().out
 
 
 def test_stub_fails():
-    def stub(p_values):
+    def stub(change, sd, alpha=0.05):
         raise NotImplementedError()
 
     with pytest.raises(ExerciseError, match="not written yet"):
-        check_holm(stub)
+        check_seeds_needed(stub)
 
 
-def test_bonferroni_fails():
-    with pytest.raises(ExerciseError, match="Bonferroni"):
-        check_holm(lambda p: np.minimum(len(p) * np.asarray(p), 1.0))
+def test_normal_approximation_fails():
+    with pytest.raises(ExerciseError, match="normal approximation"):
+        check_seeds_needed(_normal_guess)
 
 
-def test_no_running_maximum_fails():
-    def no_max(p_values):
-        p = np.asarray(p_values)
-        order = np.argsort(p, kind="stable")
-        out = np.empty(len(p))
-        out[order] = np.minimum((len(p) - np.arange(len(p))) * p[order], 1.0)
-        return out
-
-    with pytest.raises(ExerciseError, match="running maximum"):
-        check_holm(no_max)
+def test_one_short_fails():
+    with pytest.raises(ExerciseError, match="one seed short"):
+        check_seeds_needed(lambda c, s, a=0.05: reference_seeds_needed(c, s, a) - 1)
