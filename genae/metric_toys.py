@@ -45,7 +45,8 @@ def _mmd_rows(g: torch.Generator) -> list[dict]:
                   bandwidth=1.0)
     return [
         {"metric": "MMD²", "case": "one distribution, mean of 300 repeats",
-         "expected": f"0 ± {3 * se:.4f} (3 s.e.)", "measured": f"{float(repeats.mean()):.4f}"},
+         "expected": f"0 ± {3 * se:.4f} (three standard errors)",
+         "measured": f"{float(repeats.mean()):.4f}"},
         {"metric": "MMD²", "case": "one distribution, repeats below 0", "expected": "some",
          "measured": f"{int((repeats < 0).sum())} of 300"},
         {"metric": "MMD²", "case": "one set shifted by 1 in every coordinate",

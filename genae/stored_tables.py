@@ -186,6 +186,7 @@ def latent_test_table(checks: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame
     the classifier's mean held-out accuracy (0.5: it cannot tell the chain's latents from
     Q(Z))."""
     rows = checks[(checks["part"] == "chain") & (checks["extractor"] == "latent")]
+    rows = rows.astype({"step": int})  # read as floats: other parts of the file have no step
     grouped = rows.groupby(["model", "step", "metric"], sort=False)
     rejected = grouped["p_value"].apply(lambda p: f"{int((p < alpha).sum())} of {len(p)}")
     table = pd.DataFrame({
