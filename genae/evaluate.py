@@ -305,8 +305,7 @@ def evaluate_chain(
     decode: str = "mean",
     chain: str = "chain",
 ) -> pd.DataFrame:
-    """Measure samples and slerp midpoints at chosen steps of the chain, against held-out real
-    images.
+    """Measure samples and slerp midpoints at chosen steps of the chain, against held-out images.
 
     Args:
         model: a trained model (``encode``, ``decode``, ``corrupt``, ``latent_dim``, ``channels``,
@@ -323,8 +322,7 @@ def evaluate_chain(
         interpolation_steps: steps at which to measure slerp midpoints of pairs of held-out images;
             ``None`` or ``()`` skips them.
         n_pairs: how many pairs; ``None`` takes ``n_samples``.
-        k: the neighbour count of precision and recall.
-        seed: seeds z0, the pairs, the prior draws and the chain's noise.
+        k: the neighbour count of precision and recall. seed: seeds z0, the pairs, the noise.
         decode: ``"mean"`` (the authors' practice) or ``"sample"`` (Eq. 1 as written): see
             :func:`genae.mcmc.run_chain`.
         chain: ``"chain"`` (:func:`genae.mcmc.run_chain`) or ``"fixed input"`` (the Torch7 code's
@@ -340,42 +338,40 @@ def evaluate_chain(
     )
     with evaluating(model):
         ref = _Reference(model, extractor, real, seed, k)
-        rows = []
+        ids = {"sample": sample, "decode": decode, "chain": chain}
+        dev, g = model_device(model), ref.generator
 
         def run(z0: Tensor, n_steps: int) -> Tensor:
             return CHAINS[chain](model, z0, n_steps, sample=sample, generator=g, decode=decode)
 
-        def measure(path: str, trajectory: Tensor, at: list[int]) -> None:
-            for s in at:
-                rows.append(
-                    {
-                        "path": path,
-                        "step": s,
-                        "sample": sample,
-                        "decode": decode,
-                        "chain": chain,
-                        "n": trajectory.shape[1],
-                        **ref.image_metrics(decode_latents(model, trajectory[s])),
-                        **ref.latent_metrics(trajectory[s]),
-                    }
-                )
-
-        dev, g = model_device(model), ref.generator
         z0 = sample_prior(n_samples, model.latent_dim, generator=g, device=dev)
-        measure("prior sample", run(z0, max(steps)), steps)
+        rows = _measure(model, ref, "prior sample", run(z0, max(steps)), steps, ids)
         if interpolation_steps:
-            # pairs of distinct held-out images, encoded with the encoder's means, met halfway
-            # along the great circle
-            pick = torch.Generator().manual_seed(seed), torch.Generator().manual_seed(seed + 1)
-            first = torch.randint(len(real), (n_pairs,), generator=pick[0])
-            offset = torch.randint(1, len(real), (n_pairs,), generator=pick[1])
-            second = (first + offset) % len(real)
-            z_a = _encode(model, real[first], False, g)
-            z_b = _encode(model, real[second], False, g)
-            midpoints = slerp(z_a, z_b, 3)[1].to(dev)
+            midpoints = _slerp_midpoints(model, real, n_pairs, seed, g).to(dev)
             trajectory = run(midpoints, max(interpolation_steps))
-            measure("slerp midpoint", trajectory, interpolation_steps)
+            rows += _measure(model, ref, "slerp midpoint", trajectory, interpolation_steps, ids)
         return _columns(pd.DataFrame(rows))
+
+
+def _measure(model: nn.Module, ref: _Reference, path: str, trajectory: Tensor, at: list[int],
+             ids: dict) -> list[dict]:
+    """One row per step of ``at``: the images' and the latents' metrics of ``trajectory[step]``."""
+    return [{"path": path, "step": s, **ids, "n": trajectory.shape[1],
+             **ref.image_metrics(decode_latents(model, trajectory[s])),
+             **ref.latent_metrics(trajectory[s])} for s in at]
+
+
+def _slerp_midpoints(model: nn.Module, real: Tensor, n_pairs: int, seed: int,
+                     g: torch.Generator) -> Tensor:
+    """Midpoints of the great circles between pairs of distinct held-out images' encodings (the
+    encoder's means)."""
+    pick = torch.Generator().manual_seed(seed), torch.Generator().manual_seed(seed + 1)
+    first = torch.randint(len(real), (n_pairs,), generator=pick[0])
+    offset = torch.randint(1, len(real), (n_pairs,), generator=pick[1])
+    second = (first + offset) % len(real)
+    z_a = _encode(model, real[first], False, g)
+    z_b = _encode(model, real[second], False, g)
+    return slerp(z_a, z_b, 3)[1]
 
 
 def _check_real_a(real_a: Tensor, k: int) -> None:

@@ -120,6 +120,32 @@ def detectable_change(n: int, alpha: float = 0.05, power_target: float = 0.8) ->
     return float(optimize.brentq(miss, 1e-9, high))
 
 
+def _direction(mean: float, metric: str) -> str:
+    """better/worse for the metrics in BETTER, higher/lower for the others, unchanged for none."""
+    if not mean:  # 0 or NaN
+        return "unchanged"
+    if metric in BETTER:
+        return "better" if np.sign(mean) * BETTER[metric] > 0 else "worse"
+    return "higher" if mean > 0 else "lower"
+
+
+def _paired_change(before: pd.Series, after: pd.Series, metric: str, alpha: float) -> dict:
+    """The columns of :func:`step_changes` for one group and metric, from per-seed values."""
+    d = (after - before).to_numpy(dtype=float)
+    p = paired_p_value(d)
+    mean = float(d.mean()) if len(d) else float("nan")
+    direction = _direction(mean, metric)
+    agree = (int((np.sign(d) == np.sign(mean)).sum()) if direction != "unchanged"
+             else int((d == 0).sum()))
+    low, high = paired_interval(d, 1 - alpha)
+    sd = float(d.std(ddof=1)) if len(d) > 1 else float("nan")
+    clear = p < alpha and direction != "unchanged"
+    return {"from": float(before.mean()), "to": float(after.mean()), "change": mean, "sd": sd,
+            "n": len(d), "direction": direction, "agree": agree, "p": p, "low": low,
+            "high": high, "effect": mean / sd if sd > 0 else float("nan"),
+            "verdict": direction if clear else "no clear change"}
+
+
 def step_changes(
     table: pd.DataFrame,
     by: Sequence[str],
@@ -153,42 +179,9 @@ def step_changes(
         end = group[group.step == to_step].set_index(seed)
         seeds = start.index.intersection(end.index)
         for metric in (m for m in metrics if m in table):
-            d = (end.loc[seeds, metric] - start.loc[seeds, metric]).to_numpy(dtype=float)
-            p = paired_p_value(d)
-            mean = float(d.mean()) if len(d) else float("nan")
-            if not mean:  # 0 or NaN
-                direction = "unchanged"
-            elif metric in BETTER:
-                direction = "better" if np.sign(mean) * BETTER[metric] > 0 else "worse"
-            else:
-                direction = "higher" if mean > 0 else "lower"
-            agree = (
-                int((np.sign(d) == np.sign(mean)).sum())
-                if direction != "unchanged"
-                else int((d == 0).sum())
-            )
-            low, high = paired_interval(d, 1 - alpha)
-            sd = float(d.std(ddof=1)) if len(d) > 1 else float("nan")
-            rows.append(
-                {
-                    **dict(zip(by, key)),
-                    "metric": metric,
-                    "from": float(start.loc[seeds, metric].mean()),
-                    "to": float(end.loc[seeds, metric].mean()),
-                    "change": mean,
-                    "sd": sd,
-                    "n": len(d),
-                    "direction": direction,
-                    "agree": agree,
-                    "p": p,
-                    "low": low,
-                    "high": high,
-                    "effect": mean / sd if sd > 0 else float("nan"),
-                    "verdict": direction
-                    if p < alpha and direction != "unchanged"
-                    else "no clear change",
-                }
-            )
+            before, after = start.loc[seeds, metric], end.loc[seeds, metric]
+            rows.append({**dict(zip(by, key)), "metric": metric,
+                         **_paired_change(before, after, metric, alpha)})
     return pd.DataFrame(rows)
 
 
