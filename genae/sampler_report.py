@@ -75,7 +75,7 @@ def measure_samplers(models: Mapping[str, nn.Module], train: Tensor, real: Tenso
         fits = standard_fit_data(samplers, train, train_codes, seed)
         table = compare(model, samplers, fits, extractor, real, train, q, n=n, seed=seed,
                         copying_train=train_codes)
-        rows.append(table.assign(model=kind))
+        rows.append(table.assign(model=kind, seed=seed))  # one seed: paired tests need it
         by_step[kind] = chain_fid_by_step(model, extractor, real, n, seed)
     return pd.concat(rows, ignore_index=True), fitted, by_step
 
