@@ -143,7 +143,8 @@ def serve(models_dir: str | Path) -> tuple[int, dict[str, str]]:
 def figure_png(figure, dpi: int = 50) -> bytes:
     """A matplotlib figure as PNG bytes (the explorer's static fallback)."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    # into memory, not a file: the page embeds the bytes
+    figure.canvas.print_figure(buffer, format="png", dpi=dpi, bbox_inches="tight")
     return buffer.getvalue()
 
 

@@ -47,6 +47,7 @@ from torch import Tensor, nn
 
 from genae.chainstats import aggregate_posterior
 from genae.defaults import KINDS, QUICK
+from genae.infra.files import atomic_path
 from genae.models import VAE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -214,7 +215,8 @@ def export_explorer(models: dict[str, nn.Module], held_out: Tensor, out_dir: str
             "variational": isinstance(model, VAE), "inputs": transition_inputs(model),
             **export_model(model, out_dir, kind), **latent_plane(model, held_out, generator),
         }
-    (out_dir / "manifest.json").write_text(json.dumps(manifest))
+    with atomic_path(out_dir / "manifest.json") as tmp:
+        Path(tmp).write_text(json.dumps(manifest))
     return manifest
 
 
