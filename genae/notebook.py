@@ -32,6 +32,8 @@ def glue(name: str, value: object, display: bool = False) -> None:
         from myst_nb import glue as myst_glue
     except ImportError:
         return
+    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
+        value = value.item()  # numpy/torch scalars: the book's format specs need a plain number
     myst_glue(name, value, display=display)
 
 
