@@ -16,17 +16,18 @@ failure.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import os
 import re
 import shutil
-import threading
+import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import yaml
+
+sys.path.insert(0, str(Path(__file__).parent))
+from book_server import serve  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
@@ -82,24 +83,10 @@ def expected_colab_url(source: Path) -> str:
     return f"https://colab.research.google.com/github/{owner_repo}/blob/{branch}/{path}"
 
 
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 (the base class's name)
-        pass
-
-
 @pytest.fixture(scope="module")
 def site():
-    reason = unavailable()
-    if reason:
-        if REQUIRED:
-            pytest.fail(f"GENAE_REQUIRE_BROWSER=1 but {reason}")
-        pytest.skip(reason)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(HTML)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serve(HTML, unavailable(), REQUIRED) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -22,18 +22,19 @@ GENAE_REQUIRE_BROWSER=1 (CI) makes that a failure.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import os
 import shutil
-import threading
+import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
 import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from book_server import serve  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = Path(os.environ.get("GENAE_BOOK_HTML") or ROOT / "book" / "_build" / "html")  # the built book
@@ -60,23 +61,10 @@ def unavailable() -> str | None:
     return None
 
 
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 (the base class's name)
-        pass
-
-
 @pytest.fixture(scope="module")
 def site():
-    reason = unavailable()
-    if reason:
-        if REQUIRED:
-            pytest.fail(f"GENAE_REQUIRE_BROWSER=1 but {reason}")
-        pytest.skip(reason)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(HTML)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serve(HTML, unavailable(), REQUIRED) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
