@@ -7,11 +7,29 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
+import os
+import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+CHROMIUM = os.environ.get("GENAE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+REQUIRED = os.environ.get("GENAE_REQUIRE_BROWSER") == "1"  # CI: a missing browser or build fails
+
+
+def unavailable(page: Path) -> str | None:
+    """Why the browser tests cannot open the built ``page`` here, or None."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "Playwright for Python is not installed (pip install playwright)"
+    if not Path(CHROMIUM).exists():
+        return f"no Chromium at {CHROMIUM} (apt-get install chromium, or set GENAE_CHROMIUM)"
+    if not page.exists():
+        return f"the book is not built: no {page} (run `make book`)"
+    return None
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -20,13 +38,14 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def serve(directory: Path, unavailable: str | None, required: bool) -> Iterator[str]:
-    """Serve ``directory`` and yield its URL; skip (or, when ``required``, fail) for the reason
-    ``unavailable`` gives, if any."""
-    if unavailable:
-        if required:
-            pytest.fail(f"GENAE_REQUIRE_BROWSER=1 but {unavailable}")
-        pytest.skip(unavailable)
+def serve(directory: Path, page: str) -> Iterator[str]:
+    """Serve the built book in ``directory`` and yield its URL; skip (or, with REQUIRED, fail)
+    when the browser or the built ``page`` is missing."""
+    reason = unavailable(directory / page)
+    if reason:
+        if REQUIRED:
+            pytest.fail(f"GENAE_REQUIRE_BROWSER=1 but {reason}")
+        pytest.skip(reason)
     handler = functools.partial(QuietHandler, directory=str(directory))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -16,9 +16,7 @@ failure.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -27,7 +25,7 @@ import pytest
 import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
-from book_server import serve  # noqa: E402
+from book_server import CHROMIUM, serve  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
@@ -36,8 +34,6 @@ SCREENSHOTS = BOOK / "_build" / "screenshots"
 # Pages photographed for people to look at: a word of their file name -> what they show.
 SCREENSHOT_PAGES = ("intro", "generative", "transition", "training", "sampling", "interpolation",
                     "convergence", "denoising")
-CHROMIUM = os.environ.get("GENAE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-REQUIRED = os.environ.get("GENAE_REQUIRE_BROWSER") == "1"
 
 # Raw TeX that MathJax should have replaced: display and inline delimiters, environments, `$\cmd`.
 RAW_TEX = re.compile(r"\$\$|\\\(|\\\)|\\\[|\\\]|\\begin\{|\$\\[A-Za-z]")
@@ -45,17 +41,6 @@ RAW_TEX = re.compile(r"\$\$|\\\(|\\\)|\\\[|\\\]|\\begin\{|\$\\[A-Za-z]")
 pytestmark = pytest.mark.browser
 
 
-def unavailable() -> str | None:
-    """Why the browser tests cannot run here, or None."""
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "Playwright for Python is not installed (pip install playwright)"
-    if not Path(CHROMIUM).exists():
-        return f"no Chromium at {CHROMIUM} (apt-get install chromium, or set GENAE_CHROMIUM)"
-    if not (HTML / "index.html").exists():
-        return f"the book is not built: no {HTML / 'index.html'} (run `make book`)"
-    return None
 
 
 def html_pages() -> list[str]:
@@ -85,7 +70,7 @@ def expected_colab_url(source: Path) -> str:
 
 @pytest.fixture(scope="module")
 def site():
-    with serve(HTML, unavailable(), REQUIRED) as url:
+    with serve(HTML, "index.html") as url:
         yield url
 
 

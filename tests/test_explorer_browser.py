@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -34,14 +33,12 @@ import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from book_server import serve  # noqa: E402
+from book_server import CHROMIUM, REQUIRED, serve  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = Path(os.environ.get("GENAE_BOOK_HTML") or ROOT / "book" / "_build" / "html")  # the built book
 PAGE = "notebooks/07-watching-convergence.html"
 MODELS = HTML / "_static" / "explorer" / "models"
-CHROMIUM = os.environ.get("GENAE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-REQUIRED = os.environ.get("GENAE_REQUIRE_BROWSER") == "1"
 KINDS = ("vae", "aae", "dvae", "daae")
 N_CHAINS, STEPS = 512, 5
 Z_LIMIT = 4.5  # |z| beyond this fails: about 1 in 150,000 per comparison when the page is right
@@ -49,21 +46,11 @@ Z_LIMIT = 4.5  # |z| beyond this fails: about 1 in 150,000 per comparison when t
 pytestmark = pytest.mark.browser
 
 
-def unavailable() -> str | None:
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "Playwright for Python is not installed (pip install playwright)"
-    if not Path(CHROMIUM).exists():
-        return f"no Chromium at {CHROMIUM} (apt-get install chromium, or set GENAE_CHROMIUM)"
-    if not (HTML / PAGE).exists():
-        return f"the book is not built: no {HTML / PAGE} (run `make book`)"
-    return None
 
 
 @pytest.fixture(scope="module")
 def site():
-    with serve(HTML, unavailable(), REQUIRED) as url:
+    with serve(HTML, PAGE) as url:
         yield url
 
 
