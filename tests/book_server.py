@@ -12,6 +12,7 @@ import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -54,3 +55,21 @@ def serve(directory: Path, page: str) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def block_other_hosts(tab, site: str) -> list[str]:
+    """Abort every request ``tab`` makes outside ``site`` (data:, blob: and about: stay local);
+    return the list that collects the blocked URLs (websockets included)."""
+    here, outside = urlsplit(site).netloc, []
+
+    def route(route):
+        url = urlsplit(route.request.url)
+        if url.scheme in ("data", "blob", "about") or url.netloc == here:
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    tab.route("**/*", route)
+    tab.on("websocket", lambda ws: outside.append(ws.url))
+    return outside

@@ -25,7 +25,7 @@ import pytest
 import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
-from book_server import CHROMIUM, serve  # noqa: E402
+from book_server import CHROMIUM, block_other_hosts, serve  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
@@ -89,19 +89,8 @@ def open_page(browser, site: str, page: str):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
     tab = context.new_page()
     here = urlsplit(site).netloc
-    outside: list[str] = []
+    outside = block_other_hosts(tab, site)
     failures: list[str] = []
-
-    def route(route):
-        url = urlsplit(route.request.url)
-        if url.scheme in ("data", "blob", "about") or url.netloc == here:
-            route.continue_()
-        else:
-            outside.append(route.request.url)
-            route.abort()
-
-    tab.route("**/*", route)
-    tab.on("websocket", lambda ws: outside.append(ws.url))
     tab.on("response", lambda r: failures.append(f"{r.status} {r.url}")
            if r.status >= 400 and urlsplit(r.url).netloc == here else None)
     tab.goto(f"{site}/{page}", wait_until="networkidle")

@@ -26,14 +26,13 @@ import json
 import os
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from book_server import CHROMIUM, REQUIRED, serve  # noqa: E402
+from book_server import CHROMIUM, REQUIRED, block_other_hosts, serve  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = Path(os.environ.get("GENAE_BOOK_HTML") or ROOT / "book" / "_build" / "html")  # the built book
@@ -76,23 +75,12 @@ def models():
 def page(site):
     from playwright.sync_api import sync_playwright
 
-    here = urlsplit(site).netloc
-    outside, errors = [], []
+    errors = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         context = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
         tab = context.new_page()
-
-        def route(route):
-            url = urlsplit(route.request.url)
-            if url.scheme in ("data", "blob", "about") or url.netloc == here:
-                route.continue_()
-            else:
-                outside.append(route.request.url)
-                route.abort()
-
-        tab.route("**/*", route)
-        tab.on("websocket", lambda ws: outside.append(ws.url))
+        outside = block_other_hosts(tab, site)
         tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         tab.on("pageerror", lambda e: errors.append(str(e)))
         tab.goto(f"{site}/{PAGE}", wait_until="load")
