@@ -40,7 +40,7 @@ def _share(rows: pd.DataFrame, metric: str, alpha: float = ALPHA) -> dict[str, t
     return {k: (int((g["p_value"] < alpha).sum()), len(g)) for k, g in rows.groupby("model")}
 
 
-def latent_tests(checks: pd.DataFrame, step: int) -> pd.DataFrame:
+def stored_latent_tests(checks: pd.DataFrame, step: int) -> pd.DataFrame:
     """The powered tests of the chains' latents against Q(Z) at ``step``, per model: how many
     seeds the classifier test and the multi-scale MMD reject at 5%, and the classifier's mean
     held-out accuracy (0.5: it cannot tell the two apart)."""
@@ -61,7 +61,7 @@ def _seeds_phrase(table: pd.DataFrame, column: str) -> str:
 
 def mismatch_sentence(checks: pd.DataFrame) -> str:
     """Claim 1: at step 0 the latents are prior draws, so the test is P(Z) against Q(Z)."""
-    t = latent_tests(checks, 0).rename(columns={"classifier rejects": "c2st"})
+    t = stored_latent_tests(checks, 0).rename(columns={"classifier rejects": "c2st"})
     told = t[t["c2st"] > t["seeds"] / 2]
     verdict = ("Q(Z) differs from P(Z) for " + ", ".join(LABEL[k] for k in told.model)
                if len(told) else "the tests do not tell Q(Z) from P(Z) for any model")
@@ -76,7 +76,7 @@ def _accuracies(t: pd.DataFrame) -> str:
 
 def convergence_sentence(checks: pd.DataFrame, step: int = 10) -> str:
     """Claim 2: after ``step`` steps, can the tests still tell the chains' latents from Q(Z)?"""
-    t = latent_tests(checks, step).rename(columns={"classifier rejects": "c2st"})
+    t = stored_latent_tests(checks, step).rename(columns={"classifier rejects": "c2st"})
     still = [LABEL[k] for k, c, n in zip(t.model, t.c2st, t.seeds) if c > n / 2]
     close = [LABEL[k] for k, c, n in zip(t.model, t.c2st, t.seeds) if c <= n / 2]
     parts = []
@@ -208,7 +208,7 @@ def change_figure(family: pd.DataFrame, metric: str = "fid"):
 
 def summary_sentence(family: pd.DataFrame, checks: pd.DataFrame, samplers: pd.DataFrame) -> str:
     """The chapter's summary: one line per claim, from the same tables as the sections."""
-    start, end = latent_tests(checks, 0), latent_tests(checks, 10)
+    start, end = stored_latent_tests(checks, 0), stored_latent_tests(checks, 10)
     differ = [LABEL[k] for k, c, n in zip(start.model, start["classifier rejects"], start.seeds)
               if c > n / 2]
     reached = [LABEL[k] for k, c, n in zip(end.model, end["classifier rejects"], end.seeds)

@@ -8,7 +8,7 @@ effect sizes: per model, the mean change from step 0 at steps 1, 2, 5 and 10 wit
 confidence interval, the Holm-adjusted verdicts of that pre-specified family
 (:func:`genae.summary.step_family`), what the design can detect
 (:func:`genae.summary.detectable_in_units`), and the largest change in the table, whichever way
-it points.
+it points (:func:`genae.verdicts.largest_effect`, the sentence chapter 9 prints).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from genae.infra.files import atomic_path
 from genae.notebook import stored_results
 from genae.stored_tables import headline_rows, name_variants
 from genae.summary import FAMILY_STEPS, NAMES, detectable_in_units, shape_of_change, step_family
+from genae.verdicts import largest_effect, step_table
 
 METRICS = ("fid", "kid")
 
@@ -56,21 +57,6 @@ def _table(family: pd.DataFrame, power: pd.DataFrame, steps: list[int]) -> list[
     return lines
 
 
-def _largest(family: pd.DataFrame, rows: pd.DataFrame) -> str:
-    """The largest mean FID change in the headline rows (the family's steps and step 50)."""
-    steps = sorted(set(rows.step) - {0})
-    more = [s for s in steps if s not in set(family.step)]
-    extra = step_family(rows, by=["model"], steps=more, metrics=["fid"]) if more else None
-    fid = pd.concat([family[family.metric == "fid"], extra], ignore_index=True)
-    top = fid.loc[fid.change.abs().idxmax()]
-    way = "a rise (worse)" if top.change > 0 else "a fall (better)"
-    tested = ("Holm-adjusted within the family" if top.step in FAMILY_STEPS
-              else "outside the pre-specified family")
-    return (f"The largest change in the table is {way}: the {top.model.upper()}'s FID goes from "
-            f"{top['from']:.3g} to {top['to']:.3g} at step {top.step} ({_change(top)}, paired "
-            f"p = {top.p:.2g}, {tested}).")
-
-
 def headline_markdown(stored: pd.DataFrame | None = None) -> str:
     """The landing page's summary of chapter 9's stored run, as Markdown."""
     rows = chain_rows(stored)
@@ -94,7 +80,7 @@ def headline_markdown(stored: pd.DataFrame | None = None) -> str:
              "reported as \"no clear change\": that verdict says the design cannot tell the "
              "change from none, not that the chain does nothing.")
     return "\n".join([intro, "", *_table(family, power, steps), "",
-                      limit + " " + _largest(family, rows), ""])
+                      limit + " " + largest_effect(step_table(rows, sorted(set(rows.step) - {0}), ["fid"])), ""])
 
 
 def write_headline(path: str | Path, stored: pd.DataFrame | None = None) -> str:

@@ -105,7 +105,7 @@ def largest_effect(changes: pd.DataFrame, metric: str = "fid") -> str:
     better = rows[rows.direction == "better"]
     if not better.empty and big["direction"] != "better":
         best = better.loc[better["change"].abs().idxmax()]
-        text += f" The largest improvement is {said(best)}."
+        text += f" The largest change in the better direction is {said(best)}."
     return text
 
 

@@ -44,3 +44,14 @@ def test_the_summary_counts_copying_and_worse_chains():
     text = chapter_summary(table(seeds=(0,)), table(), by_step, stationary_table(toy), run)
     assert "above step 0's for 1 of 2 models (VAE)" in text
     assert "below -3 flags copying: 0 of 2" in text
+
+
+def test_the_prior_is_the_copying_tests_control():
+    from genae.sampler_report import _copying_line
+
+    frame = table()
+    assert "flagged for no model" in _copying_line(frame, [0.5, 0.5])
+    frame.loc[(frame.sampler == "prior") & (frame.model == "vae"), "copying_ct"] = -8.0
+    text = _copying_line(frame, [0.5, 0.5])
+    assert "flagged for the VAE ($C_T$ = -8)" in text and "AAE" not in text
+    assert "200-D latent space the test raises false alarms" in text
