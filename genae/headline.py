@@ -79,8 +79,8 @@ def headline_markdown(stored: pd.DataFrame | None = None) -> str:
     limit = (f"With {n_seeds} seeds, a true change smaller than the last column is likely to be "
              "reported as \"no clear change\": that verdict says the design cannot tell the "
              "change from none, not that the chain does nothing.")
-    return "\n".join([intro, "", *_table(family, power, steps), "",
-                      limit + " " + largest_effect(step_table(rows, sorted(set(rows.step) - {0}), ["fid"])), ""])
+    largest = largest_effect(step_table(rows, sorted(set(rows.step) - {0}), ["fid"]))
+    return "\n".join([intro, "", *_table(family, power, steps), "", f"{limit} {largest}", ""])
 
 
 def write_headline(path: str | Path, stored: pd.DataFrame | None = None) -> str:
