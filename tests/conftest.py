@@ -1,7 +1,11 @@
 import os
+import sys
+from pathlib import Path
 
 import pytest
 import torch
+
+sys.path.insert(0, str(Path(__file__).parent))  # tests/background_runs.py
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 torch.set_num_threads(min(2, torch.get_num_threads()))
@@ -29,3 +33,34 @@ def tiny(kind="vae", image_size=16, channels=1, latent_dim=4, width=8, seed=0, *
 
     torch.manual_seed(seed)
     return make_model(kind, image_size=image_size, channels=channels, latent_dim=latent_dim, width=width, **kw)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "background(command=...): the test's slow command starts when the "
+                            "session is collected and runs beside the other tests (tests/background_runs.py)")
+
+
+def pytest_collection_finish(session):
+    """Start the selected tests' background commands (tests/background_runs.py) now."""
+    import background_runs
+
+    for item in session.items:
+        marker = item.get_closest_marker("background")
+        if marker is not None:
+            background_runs.start(item.nodeid, marker.kwargs["command"], item.config.rootpath)
+
+
+def pytest_sessionfinish(session):
+    import background_runs
+
+    background_runs.stop_all()
+
+
+@pytest.fixture
+def background(request):
+    """The finished run of this test's ``@pytest.mark.background`` command (tests/background_runs.py)."""
+    import background_runs
+
+    marker = request.node.get_closest_marker("background")
+    run = background_runs.run_for(request.node.nodeid, marker.kwargs["command"], request.config.rootpath)
+    return run.folder, run.result()

@@ -13,8 +13,6 @@ compared: they depend on the machine's load.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -48,15 +46,21 @@ def test_the_stored_table_covers_every_sampler_and_model():
     assert best.chain_step.isin([1, 2, 5, 10]).all()
 
 
-@pytest.mark.skipif(not STORED.is_file(), reason="no stored results yet: run python reference/ch10.py")
-def test_one_row_set_regenerates_from_scratch(tmp_path):
+def regenerate_one_row_set(folder: Path) -> tuple[list[str], dict[str, str]]:
+    """reference/ch10.py for the VAE of seed 0, two samplers, into ``folder``, from an empty cache,
+    on the stored run's thread count."""
     meta = json.loads((ROOT / "genae" / "stored" / "ch10.json").read_text())
-    env = {**os.environ, "GENAE_CACHE": str(tmp_path / "cache")}
-    done = subprocess.run([sys.executable, str(ROOT / "reference" / "ch10.py"), "--only", f"vae:{LATENTS[0]}:0",
-                           "--samplers", "prior,mixture", "--threads", str(meta["machine"]["torch_threads"]),
-                           "--out", str(tmp_path)], capture_output=True, text=True, env=env, timeout=900)
+    return ([sys.executable, str(ROOT / "reference" / "ch10.py"), "--only", f"vae:{LATENTS[0]}:0",
+             "--samplers", "prior,mixture", "--threads", str(meta["machine"]["torch_threads"]),
+             "--out", str(folder)], {"GENAE_CACHE": str(folder / "cache")})
+
+
+@pytest.mark.skipif(not STORED.is_file(), reason="no stored results yet: run python reference/ch10.py")
+@pytest.mark.background(command=regenerate_one_row_set)
+def test_one_row_set_regenerates_from_scratch(background):
+    folder, done = background  # run beside the other tests (tests/background_runs.py)
     assert done.returncode == 0, done.stderr[-3000:]
-    fresh = pd.read_csv(tmp_path / "ch10.csv")
+    fresh = pd.read_csv(folder / "ch10.csv")
     stored = pd.read_csv(STORED)
     stored = stored[(stored.model == "vae") & (stored.latent_dim == LATENTS[0]) & (stored.seed == 0)
                     & stored.sampler.isin(["prior", "mixture"])]
