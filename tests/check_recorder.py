@@ -6,6 +6,10 @@ on an answer, to fail on a stub and to fail on a wrong answer. Before collection
 every public ``check_*`` function of every ``genae.checks.chNN`` module is
 replaced by a wrapper that calls it and notes the outcome; test files that import
 a check get the wrapper. The record is written as JSON to ``$GENAE_CHECK_RECORD``.
+
+tests/conftest.py loads the plugin in every session, so when the check tests have already run in
+this session (they sort before tests/test_exercises.py), their record is read from ``RECORD``
+instead of running them again.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import genae.checks
 from genae.checks import ExerciseError
 
 RECORD: list[dict] = []
+FINISHED: set[str] = set()  # the test files whose every selected test has run in this session
 
 
 def check_functions() -> dict[str, Callable]:
@@ -55,6 +60,10 @@ def pytest_configure(config):
     for qualname, fn in check_functions().items():
         module_name, name = qualname.rsplit(".", 1)
         setattr(importlib.import_module(module_name), name, _recorded(qualname, fn))
+
+
+def pytest_runtest_logfinish(nodeid, location):
+    FINISHED.add(nodeid.split("::", 1)[0].rsplit("/", 1)[-1])
 
 
 def pytest_unconfigure(config):

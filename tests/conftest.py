@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))  # tests/background_runs.py
+sys.path.insert(0, str(Path(__file__).parent))  # tests/background_runs.py, tests/check_recorder.py
+pytest_plugins = ["check_recorder"]  # records exercise checks' outcomes for tests/test_exercises.py
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 torch.set_num_threads(min(2, torch.get_num_threads()))
