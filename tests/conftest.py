@@ -45,6 +45,8 @@ def pytest_collection_finish(session):
     """Start the selected tests' background commands (tests/background_runs.py) now."""
     import background_runs
 
+    if session.config.option.collectonly:
+        return
     for item in session.items:
         marker = item.get_closest_marker("background")
         if marker is not None:

@@ -38,7 +38,7 @@ SCREENSHOT_PAGES = ("intro", "generative", "transition", "training", "sampling",
 # Raw TeX that MathJax should have replaced: display and inline delimiters, environments, `$\cmd`.
 RAW_TEX = re.compile(r"\$\$|\\\(|\\\)|\\\[|\\\]|\\begin\{|\$\\[A-Za-z]")
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.book]
 
 
 

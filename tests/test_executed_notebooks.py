@@ -35,6 +35,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+pytestmark = pytest.mark.book  # reads what `make book` made (pyproject.toml's markers)
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
 CACHE = Path(os.environ.get("GENAE_JUPYTER_CACHE") or ROOT / "book" / "_build" / ".jupyter_cache")

@@ -42,7 +42,7 @@ KINDS = ("vae", "aae", "dvae", "daae")
 N_CHAINS, STEPS = 512, 5
 Z_LIMIT = 4.5  # |z| beyond this fails: about 1 in 150,000 per comparison when the page is right
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.book]
 
 
 

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 HTML = Path(os.environ.get("GENAE_BOOK_HTML") or ROOT / "book" / "_build" / "html")
 MODELS = HTML / "_static" / "explorer" / "models"  # what `make book` exported
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.book]
 
 COLAB = """window.google = {colab: {kernel: {proxyPort: async (port) => {
     window.proxiedPorts = (window.proxiedPorts || []).concat([port]);

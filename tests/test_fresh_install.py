@@ -46,10 +46,10 @@ CHAPTERS = ["05-sampling", "09-does-the-chain-help", "10-other-samplers"]
 COLAB_PREINSTALLED = ["ipykernel", "nbclient", "nbconvert", "nbformat", "ipywidgets", "matplotlib"]
 CELL_TIMEOUT = 3600  # seconds, as book/_config.yml: a chapter may train the shared models
 
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.book, pytest.mark.skipif(  # it copies the models `make book` trained
     os.environ.get("GENAE_FRESH_INSTALL") != "1",
     reason="slow (a fresh virtual environment with torch, then three chapters): "
-    "set GENAE_FRESH_INSTALL=1 to run it (.ci/run does)")
+    "set GENAE_FRESH_INSTALL=1 to run it (.ci/run does)")]
 
 # Runs in the fresh environment: execute one notebook with nbclient, in the current folder.
 RUNNER = """
