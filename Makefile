@@ -31,10 +31,11 @@ book: $(VENV)/.installed-book
 # `book` read it (its jupyter-cache: tests/test_executed_notebooks.py checks no cell raised and each cell
 # marked NBVAL_CHECK_OUTPUT printed what the committed notebook shows, by nbval's comparison; its pages,
 # in Chromium; the models it trained). GENAE_REQUIRE_BOOK=1: a missing build fails them. (Running the
-# build and the other tests side by side was measured slower on 2 cores: 984 s against 916 s.)
+# build and the other tests side by side was measured slower on 2 cores: 984 s against 916 s.) Two
+# pytest-xdist workers, one thread each, a test file to a worker: 305 s against 343 s for one process.
 test: $(VENV)/.installed-test book
 	$(PY) -m ruff check genae tests benchmarks reference
-	GENAE_REQUIRE_BOOK=1 $(PY) -m pytest tests
+	GENAE_REQUIRE_BOOK=1 $(PY) -m pytest -n 2 --dist loadfile tests
 
 lint: $(VENV)/.installed-test
 	$(PY) -m ruff check genae tests benchmarks reference

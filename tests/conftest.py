@@ -9,7 +9,8 @@ sys.path.insert(0, str(Path(__file__).parent))  # tests/background_runs.py, test
 pytest_plugins = ["check_recorder"]  # records exercise checks' outcomes for tests/test_exercises.py
 
 os.environ.setdefault("MPLBACKEND", "Agg")
-torch.set_num_threads(min(2, torch.get_num_threads()))
+# Under pytest-xdist each worker gets one thread: its workers share the 2 cores.
+torch.set_num_threads(1 if os.environ.get("PYTEST_XDIST_WORKER") else min(2, torch.get_num_threads()))
 
 
 @pytest.fixture
@@ -45,8 +46,8 @@ def pytest_collection_finish(session):
     """Start the selected tests' background commands (tests/background_runs.py) now."""
     import background_runs
 
-    if session.config.option.collectonly:
-        return
+    if session.config.option.collectonly or os.environ.get("PYTEST_XDIST_WORKER"):
+        return  # under xdist every worker collects every test: the fixture starts the command itself
     for item in session.items:
         marker = item.get_closest_marker("background")
         if marker is not None:
