@@ -15,8 +15,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from pandas.io.formats.style import Styler
 
 from genae.defaults import KINDS
 from genae.notebook import stored_results
@@ -178,6 +182,13 @@ def shapes_table(families: Mapping[str, pd.DataFrame],
     table = pd.DataFrame(out)
     table.columns = pd.MultiIndex.from_tuples(table.columns, names=["metric", "features"])
     return table
+
+
+def shapes_by_row(shapes: pd.DataFrame) -> Styler:
+    """:func:`shapes_table` with one row per model and metric and a column per extractor, styled so
+    that each verdict wraps in its cell on a page, in full (a plain frame's HTML cuts long text)."""
+    return shapes.stack("metric").style.set_properties(**{"white-space": "normal",
+                                                          "text-align": "left"})
 
 
 def latent_test_table(checks: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
