@@ -73,3 +73,13 @@ def block_other_hosts(tab, site: str) -> list[str]:
     tab.route("**/*", route)
     tab.on("websocket", lambda ws: outside.append(ws.url))
     return outside
+
+
+def wait_for_explorer(tab, timeout_ms: int = 180_000) -> None:
+    """Wait until chapter 7's explorer in ``tab`` has started or shown its fallback; fail with the
+    sentence the page shows the reader when it did not start."""
+    tab.wait_for_function("() => window.genaeExplorer !== undefined || "
+                          "!!document.querySelector('.genae-explorer .gx-fallback:not([hidden])')",
+                          timeout=timeout_ms)
+    why = tab.evaluate("() => (document.querySelector('.genae-explorer .gx-why') || {}).textContent")
+    assert tab.evaluate("() => window.genaeExplorer !== undefined"), f"the explorer did not start: {why}"

@@ -25,7 +25,8 @@ import genae.checks
 from genae.checks import ExerciseError
 
 RECORD: list[dict] = []
-FINISHED: set[str] = set()  # the test files whose every selected test has run in this session
+FINISHED: set[str] = set()  # the node ids of the tests that have run in this session
+DESELECTED: set[str] = set()  # the test files some of whose tests -k or -m left out
 
 
 def check_functions() -> dict[str, Callable]:
@@ -62,8 +63,23 @@ def pytest_configure(config):
         setattr(importlib.import_module(module_name), name, _recorded(qualname, fn))
 
 
+def _file(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0].rsplit("/", 1)[-1]
+
+
 def pytest_runtest_logfinish(nodeid, location):
-    FINISHED.add(nodeid.split("::", 1)[0].rsplit("/", 1)[-1])
+    FINISHED.add(nodeid)
+
+
+def pytest_deselected(items):
+    DESELECTED.update(_file(item.nodeid) for item in items)
+
+
+def ran_whole(session, names: set[str]) -> bool:
+    """Whether this session has run every test of each test file in ``names`` (none left out)."""
+    ids = [item.nodeid for item in session.items if _file(item.nodeid) in names]
+    return (names <= {_file(i) for i in ids} and not names & DESELECTED
+            and all(i in FINISHED for i in ids))
 
 
 def pytest_unconfigure(config):

@@ -172,8 +172,7 @@ def check_record(tmp_path_factory, request):
         pytest.fail("no tests/test_checks_chNN.py files, but genae/checks/ has checks")
     import check_recorder
 
-    collected = {item.nodeid.split("::", 1)[0].rsplit("/", 1)[-1] for item in request.session.items}
-    if {f.name for f in files} <= collected and {f.name for f in files} <= check_recorder.FINISHED:
+    if check_recorder.ran_whole(request.session, {f.name for f in files}):
         return "(recorded while this session ran them)", list(check_recorder.RECORD)  # ran once
     record = tmp_path_factory.mktemp("checks") / "record.json"
     env = {**os.environ, "GENAE_CHECK_RECORD": str(record),

@@ -32,7 +32,7 @@ import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from book_server import CHROMIUM, REQUIRED, block_other_hosts, serve  # noqa: E402
+from book_server import CHROMIUM, REQUIRED, block_other_hosts, serve, wait_for_explorer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = Path(os.environ.get("GENAE_BOOK_HTML") or ROOT / "book" / "_build" / "html")  # the built book
@@ -84,11 +84,7 @@ def page(site):
         tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         tab.on("pageerror", lambda e: errors.append(str(e)))
         tab.goto(f"{site}/{PAGE}", wait_until="load")
-        tab.wait_for_function("() => window.genaeExplorer !== undefined || "
-                              "!!document.querySelector('.genae-explorer .gx-fallback:not([hidden])')",
-                              timeout=180_000)
-        why = tab.evaluate("() => (document.querySelector('.genae-explorer .gx-why') || {}).textContent")
-        assert tab.evaluate("() => window.genaeExplorer !== undefined"), f"the explorer did not start: {why}"
+        wait_for_explorer(tab)
         # The theme's own console errors, on a page without the explorer: the landing page.
         baseline: list[str] = []
         fresh = browser.new_context(service_workers="block")  # a first visit, as the chapter's

@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from book_server import CHROMIUM, REQUIRED, block_other_hosts, serve  # noqa: E402
+from book_server import CHROMIUM, REQUIRED, block_other_hosts, serve, wait_for_explorer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = Path(os.environ.get("GENAE_BOOK_HTML") or ROOT / "book" / "_build" / "html")
@@ -76,11 +76,7 @@ def test_the_cell_runs_the_chain_from_the_kernels_server(notebook_page, where):
         errors: list[str] = []
         tab.on("pageerror", lambda e: errors.append(str(e)))
         tab.goto(f"{url}/cell.html", wait_until="load")
-        tab.wait_for_function("() => window.genaeExplorer !== undefined || "
-                              "!!document.querySelector('.gx-fallback:not([hidden])')",
-                              timeout=180_000)
-        why = tab.evaluate("() => document.querySelector('.gx-why').textContent")
-        assert tab.evaluate("() => window.genaeExplorer !== undefined"), f"did not start: {why}"
+        wait_for_explorer(tab)
         norms = tab.evaluate("""async () => {
             const api = window.genaeExplorer;
             await api.reset({kind: 'dvae', start: 'far', n: 64, seed: 1, decode: 'mean'});
