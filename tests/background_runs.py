@@ -1,13 +1,14 @@
 """Slow single-threaded commands that run beside the rest of the test session.
 
-The two tests that regenerate stored results from scratch (tests/test_reference.py and
-tests/test_reference_ch10.py) each run a reference script for about a minute and a half on
-one thread. On 2 cores, one sequential session leaves the other core idle for that long, so a
+The tests that regenerate stored results from scratch (tests/test_stored_regenerates.py)
+run two reference scripts for over two minutes on one thread. On 2 cores, one sequential session leaves the other core idle for that long, so a
 test marks its command with ``@pytest.mark.background(command=...)``; once pytest has collected
 the session, tests/conftest.py starts every marked command that was selected, and the test's
 ``background`` fixture (tests/conftest.py) waits for its own and returns the finished run. ``command(folder)``
 returns the argument list and the environment variables to add, ``folder`` being a fresh
-folder for the run's outputs and model cache.
+folder for the run's outputs and model cache. Tests that mark the same command share one run.
+With ``GENAE_BACKGROUND=0`` (a session that already shares the cores with other work, as in
+``make test``) nothing starts early: the fixture runs the command when its first test asks.
 """
 
 from __future__ import annotations
@@ -27,31 +28,38 @@ Command = Callable[[Path], tuple[list[str], dict[str, str]]]
 class Run:
     folder: Path  # the command's outputs
     process: subprocess.Popen
+    done: subprocess.CompletedProcess | None = None
 
     def result(self, timeout: float = 900) -> subprocess.CompletedProcess:
-        """Wait for the command; its return code and output."""
-        out, err = self.process.communicate(timeout=timeout)
-        return subprocess.CompletedProcess(self.process.args, self.process.returncode, out, err)
+        """Wait for the command; its return code and output (each test that asks gets them)."""
+        if self.done is None:
+            out, err = self.process.communicate(timeout=timeout)
+            self.done = subprocess.CompletedProcess(self.process.args, self.process.returncode, out, err)
+        return self.done
 
 
 _runs: dict[str, Run] = {}
 
 
-def start(node_id: str, command: Command, cwd: Path) -> None:
-    """Start ``command`` for the test ``node_id`` (once) in a fresh folder."""
-    if node_id in _runs:
+def _key(command: Command) -> str:
+    return f"{command.__module__}.{command.__qualname__}"
+
+
+def start(command: Command, cwd: Path) -> None:
+    """Start ``command`` (once per session) in a fresh folder."""
+    if _key(command) in _runs:
         return
     folder = Path(tempfile.mkdtemp(prefix="genae-background-"))
     args, env = command(folder)
     process = subprocess.Popen(args, cwd=cwd, env={**os.environ, **env}, text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _runs[node_id] = Run(folder, process)
+    _runs[_key(command)] = Run(folder, process)
 
 
-def run_for(node_id: str, command: Command, cwd: Path) -> Run:
-    """The run of ``node_id``'s command, started now if the session did not start it."""
-    start(node_id, command, cwd)
-    return _runs[node_id]
+def run_for(command: Command, cwd: Path) -> Run:
+    """The run of ``command``, started now if the session did not start it."""
+    start(command, cwd)
+    return _runs[_key(command)]
 
 
 def stop_all() -> None:

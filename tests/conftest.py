@@ -48,10 +48,12 @@ def pytest_collection_finish(session):
 
     if session.config.option.collectonly or os.environ.get("PYTEST_XDIST_WORKER"):
         return  # under xdist every worker collects every test: the fixture starts the command itself
+    if os.environ.get("GENAE_BACKGROUND") == "0":
+        return  # the session shares the cores with other work (make test): no third process
     for item in session.items:
         marker = item.get_closest_marker("background")
         if marker is not None:
-            background_runs.start(item.nodeid, marker.kwargs["command"], item.config.rootpath)
+            background_runs.start(marker.kwargs["command"], item.config.rootpath)
 
 
 def pytest_sessionfinish(session):
@@ -66,5 +68,5 @@ def background(request):
     import background_runs
 
     marker = request.node.get_closest_marker("background")
-    run = background_runs.run_for(request.node.nodeid, marker.kwargs["command"], request.config.rootpath)
+    run = background_runs.run_for(marker.kwargs["command"], request.config.rootpath)
     return run.folder, run.result()
