@@ -27,25 +27,17 @@ $(VENV)/.installed-classroom: pyproject.toml constraints.txt | $(PY)
 book: $(VENV)/.installed-book
 	$(VENV)/bin/jupyter-book build --all -W -n --keep-going book/
 
-# The book's build is the one execution of every notebook; the tests marked `book` read it (its
-# jupyter-cache: tests/test_executed_notebooks.py checks no cell raised and each cell marked
-# NBVAL_CHECK_OUTPUT printed what the committed notebook shows, by nbval's comparison; its pages, in
-# Chromium; the models it trained), GENAE_REQUIRE_BOOK=1: a missing build fails them. On 2 cores,
-# two processes of one torch thread each get more done than one on both threads (a quick model
-# trains in 19 s beside another against 12.5 s alone), so the build runs on one core while the
-# other trains chapter 09's extra seeds (book/pretrain_seeds.py) and then runs every test that does
-# not read the book (their output is shown when both are done); then the book's tests on two
-# pytest-xdist workers, a test file to a worker.
-TEST_LOG := .cache/tests-beside-the-book.log
-test: $(VENV)/.installed-test $(VENV)/.installed-book
-	$(PY) -m ruff check genae tests benchmarks reference book/pretrain_seeds.py
-	@mkdir -p $(dir $(TEST_LOG)); export OMP_NUM_THREADS=1; \
-	( $(PY) book/pretrain_seeds.py && GENAE_BACKGROUND=0 $(PY) -m pytest -q -m "not book" tests ) \
-		> $(TEST_LOG) 2>&1 & beside=$$!; \
-	$(MAKE) --no-print-directory book; book=$$?; \
-	wait $$beside; tests=$$?; cat $(TEST_LOG); \
-	[ $$book = 0 ] && [ $$tests = 0 ]
-	GENAE_REQUIRE_BOOK=1 $(PY) -m pytest -n 2 --dist loadfile -m book tests
+# The book is built first, and that build is the one execution of every notebook: the tests marked
+# `book` read it (its jupyter-cache: tests/test_executed_notebooks.py checks no cell raised and each cell
+# marked NBVAL_CHECK_OUTPUT printed what the committed notebook shows, by nbval's comparison; its pages,
+# in Chromium; the models it trained). GENAE_REQUIRE_BOOK=1: a missing build fails them. Then pytest in
+# one process on one torch thread, while the regeneration of stored results runs beside it on the
+# other core (tests/background_runs.py): 243 s, against 308 s on two xdist workers (which share the
+# cores with the subprocesses the tests start). Running the build and the tests side by side was
+# measured slower: 880 s against 847 s.
+test: $(VENV)/.installed-test book
+	$(PY) -m ruff check genae tests benchmarks reference
+	OMP_NUM_THREADS=1 GENAE_REQUIRE_BOOK=1 $(PY) -m pytest tests
 
 lint: $(VENV)/.installed-test
 	$(PY) -m ruff check genae tests benchmarks reference

@@ -7,8 +7,6 @@ the session, tests/conftest.py starts every marked command that was selected, an
 ``background`` fixture (tests/conftest.py) waits for its own and returns the finished run. ``command(folder)``
 returns the argument list and the environment variables to add, ``folder`` being a fresh
 folder for the run's outputs and model cache. Tests that mark the same command share one run.
-With ``GENAE_BACKGROUND=0`` (a session that already shares the cores with other work, as in
-``make test``) nothing starts early: the fixture runs the command when its first test asks.
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ sys.path.insert(0, str(Path(__file__).parent))  # tests/background_runs.py, test
 pytest_plugins = ["check_recorder"]  # records exercise checks' outcomes for tests/test_exercises.py
 
 os.environ.setdefault("MPLBACKEND", "Agg")
-# Under pytest-xdist each worker gets one thread: its workers share the 2 cores.
+# One thread under pytest-xdist (its workers share the cores) or OMP_NUM_THREADS=1 (make test: the
+# regeneration of stored results runs beside the session on the other core).
 torch.set_num_threads(1 if os.environ.get("PYTEST_XDIST_WORKER") else min(2, torch.get_num_threads()))
 
 
@@ -48,8 +49,6 @@ def pytest_collection_finish(session):
 
     if session.config.option.collectonly or os.environ.get("PYTEST_XDIST_WORKER"):
         return  # under xdist every worker collects every test: the fixture starts the command itself
-    if os.environ.get("GENAE_BACKGROUND") == "0":
-        return  # the session shares the cores with other work (make test): no third process
     for item in session.items:
         marker = item.get_closest_marker("background")
         if marker is not None:

@@ -5,8 +5,7 @@ for the 200-D VAE of seed 0 at both its training lengths (it trains the 30-epoch
 thread, caching the 20-epoch snapshot on the way, as the stored run did, and trains the judge's
 classifier first), then reference/ch10.py for that model and two samplers, which finds the
 model and the classifier in the cache, as the stored chapter 10 run found them. Both tests read
-that one run, which starts beside the other tests where the session has a core to spare
-(tests/background_runs.py; `make test` runs these tests on one core beside the book's build).
+that one run, which runs beside the other tests (tests/background_runs.py).
 """
 
 from __future__ import annotations
