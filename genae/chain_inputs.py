@@ -19,7 +19,7 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import Dataset
 
-from genae.infra.cache import train_side_by_side, trained_model
+from genae.infra.cache import trained_model
 from genae.validate import check_int
 
 KINDS = ("vae", "dvae", "aae", "daae")  # the paper's figure 7: each twin beside its model
@@ -34,10 +34,10 @@ def four_models(dataset: str, image_size: int, latent_dim: int, width: int, epoc
     Every chapter passes the same parameters, so they share one trained copy in the cache
     (:func:`genae.infra.cache.trained_model` trains it the first time).
     """
-    jobs = [dict(kind=kind, dataset=dataset, image_size=image_size, latent_dim=latent_dim,
-                 width=width, epochs=epochs, seed=seed, root=root, device=device) for kind in KINDS]
-    train_side_by_side(jobs)  # on a CPU, the missing ones several at once
-    return {job["kind"]: trained_model(**job)[0] for job in jobs}
+    return {kind: trained_model(kind, dataset=dataset, image_size=image_size,
+                                latent_dim=latent_dim, width=width, epochs=epochs, seed=seed,
+                                root=root, device=device)[0]
+            for kind in KINDS}
 
 
 def shuffled_images(data: Dataset, n: int | None = None, seed: int = 0,

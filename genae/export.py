@@ -240,15 +240,14 @@ def chapter_models(parameters: dict | None = None, device: str = "cpu",
                    ) -> tuple[dict[str, nn.Module], Tensor, dict]:
     """The four models chapter 7 loads (trained into the cache if missing), its held-out images,
     and the settings that made them (from the chapter's parameters cell)."""
-    from genae.infra.cache import train_side_by_side, trained_model
+    from genae.infra.cache import trained_model
 
     p = chapter_parameters() if parameters is None else parameters
     settings = {name: p.get(name, getattr(QUICK, name))
                 for name in ("dataset", "image_size", "latent_dim", "width", "epochs", "seed")}
     root = p.get("root")
-    jobs = [dict(kind=kind, **settings, root=root, device=device, progress=False) for kind in KINDS]
-    train_side_by_side(jobs)
-    models = {job["kind"]: trained_model(**job)[0] for job in jobs}
+    models = {kind: trained_model(kind, **settings, root=root, device=device, progress=False)[0]
+              for kind in KINDS}
     from genae.watching import held_out_images
 
     held_out = held_out_images(settings["dataset"], 1000, settings["image_size"], root)

@@ -1,5 +1,4 @@
-"""genae.infra.cache: a snapshot of a longer run is the model a shorter run trains; models trained
-side by side are the ones trained in one process."""
+"""genae.infra.cache: a snapshot of a longer run is the model a shorter run trains."""
 
 import torch
 
@@ -23,18 +22,3 @@ def test_a_cached_model_is_loaded_not_snapshotted_again(tmp_path):
     trained_model("aae", epochs=2, cache_dir=tmp_path, **KW)
     trained_model("aae", epochs=2, snapshots=(1,), cache_dir=tmp_path, **KW)  # cached: nothing is trained
     assert len(list(tmp_path.iterdir())) == 1
-
-
-def test_models_trained_side_by_side_are_the_ones_trained_on_one_thread(tmp_path, one_thread):
-    from genae.infra.cache import cached_path, train_side_by_side
-
-    jobs = [dict(kind=kind, seed=seed, epochs=1, cache_dir=tmp_path / "side", **KW)
-            for kind, seed in (("vae", 0), ("daae", 1))]
-    assert not any(cached_path(**job).is_file() for job in jobs)
-    assert train_side_by_side(jobs, workers=2) == 2  # both were missing: two processes
-    assert all(cached_path(**job).is_file() for job in jobs)
-    assert train_side_by_side(jobs, workers=2) == 0  # cached now: nothing to train
-    for job in jobs:  # the same weights as training it here, on this one thread
-        side, _ = trained_model(**job)
-        here, _ = trained_model(**{**job, "cache_dir": tmp_path / "here"})
-        assert all(torch.equal(a, b) for a, b in zip(side.state_dict().values(), here.state_dict().values()))

@@ -9,13 +9,9 @@ so every notebook also runs on its own from an empty cache.
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
-import multiprocessing
 import os
 import warnings
-from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import torch
@@ -62,17 +58,20 @@ def trained_model(kind: str, dataset: str = QUICK.dataset, image_size: int = QUI
     on how many follow, so a later call with ``epochs=5`` loads the 5-epoch
     snapshot of a 20-epoch run instead of training again.
     """
-    check_choice(dataset, "data set", list(CHANNELS))
+    channels = CHANNELS[check_choice(dataset, "data set", list(CHANNELS))]
     if any(isinstance(s, bool) or not isinstance(s, int) or not 1 <= s < epochs for s in snapshots):
         raise ValueError(f"snapshots={snapshots!r}: each must be a whole number of epochs "
                          f"from 1 to epochs - 1 = {epochs - 1}")
-    model_args = _model_args(kind, dataset, image_size, latent_dim, width, denoise_std)
+    model_args = dict(kind=kind, image_size=image_size, channels=channels, latent_dim=latent_dim,
+                      width=width, denoise_std=denoise_std)
 
-    def config_for(n_epochs: int) -> dict:
-        return _training_config(model_args, dataset, n_epochs, batch_size, seed, root)
+    def config_for(n_epochs: int) -> dict:  # the trainer's version: a change of training retrains
+        return dict(model_args, dataset=dataset, epochs=n_epochs, batch_size=batch_size, seed=seed,
+                    root=str(root) if root else None, trainer=TRAINER_VERSION)
 
     def path_for(n_epochs: int) -> Path:
-        return _path(config_for(n_epochs), cache_dir)
+        name = f"{kind}-{dataset}-{cache_key(config_for(n_epochs))}.pt"
+        return Path(cache_dir or default_cache_dir()) / name
 
     config, path = config_for(epochs), path_for(epochs)
     resolve_device(device)  # a bad device fails now, not after training
@@ -96,57 +95,3 @@ def trained_model(kind: str, dataset: str = QUICK.dataset, image_size: int = QUI
                   progress=progress, on_epoch=snapshot)
     checkpoint.save(model, path, history=history, training=config)
     return model.eval(), history
-
-
-def _model_args(kind: str, dataset: str, image_size: int, latent_dim: int, width: int,
-                denoise_std: float | None) -> dict:
-    return dict(kind=kind, image_size=image_size, channels=CHANNELS[dataset], latent_dim=latent_dim,
-                width=width, denoise_std=denoise_std)
-
-
-def _training_config(model_args: dict, dataset: str, epochs: int, batch_size: int, seed: int,
-                     root: str | os.PathLike | None) -> dict:
-    """What the cache key hashes; the trainer's version in it: a change of training retrains."""
-    return dict(model_args, dataset=dataset, epochs=epochs, batch_size=batch_size, seed=seed,
-                root=str(root) if root else None, trainer=TRAINER_VERSION)
-
-
-def _path(config: dict, cache_dir: str | os.PathLike | None) -> Path:
-    name = f"{config['kind']}-{config['dataset']}-{cache_key(config)}.pt"
-    return Path(cache_dir or default_cache_dir()) / name
-
-
-def cached_path(**job) -> Path:
-    """The file ``trained_model(**job)`` loads, or writes once it has trained the model."""
-    bound = inspect.signature(trained_model).bind(**job)
-    bound.apply_defaults()
-    a = bound.arguments
-    model_args = _model_args(a["kind"], a["dataset"], a["image_size"], a["latent_dim"], a["width"],
-                             a["denoise_std"])
-    return _path(_training_config(model_args, a["dataset"], a["epochs"], a["batch_size"], a["seed"],
-                                  a["root"]), a["cache_dir"])
-
-
-def train_side_by_side(jobs: Sequence[dict], workers: int | None = None) -> int:
-    """Train into the cache the models of ``jobs`` that it lacks, several at once; how many.
-
-    Each job is the keyword arguments of one :func:`trained_model` call, which then loads
-    the model. On a CPU these small networks use the cores better one thread per model: on
-    2 cores, two processes of one thread each train two quick models in 19 s, where one
-    process on both threads takes 12.5 s a model. So the missing models are trained in
-    ``workers`` processes (default: one per CPU), each on one thread. On a GPU, or with
-    fewer than two missing, nothing happens here: :func:`trained_model` trains them.
-    """
-    missing = [job for job in jobs if not cached_path(**job).is_file()]
-    workers = min(len(missing), workers or os.cpu_count() or 1)
-    if workers < 2 or any(resolve_device(job.get("device")).type != "cpu" for job in missing):
-        return 0
-    context = multiprocessing.get_context("spawn")  # fresh interpreters: no forked torch state
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        list(pool.map(_train_on_one_thread, missing))  # a worker's error is raised here
-    return len(missing)
-
-
-def _train_on_one_thread(job: dict) -> None:
-    torch.set_num_threads(1)
-    trained_model(**{**job, "progress": False, "device": "cpu"})
