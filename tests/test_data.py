@@ -63,3 +63,12 @@ def test_folder_crops_resizes_and_names_corrupt_files(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataNotFoundError, match="no image files"):
         load_images("folder", root=tmp_path / "empty")
+
+
+def test_mnist_5k_is_read_once_and_each_call_gets_its_own_tensors():
+    first = load_images("mnist-5k", "test", image_size=16)
+    images, labels = (t.clone() for t in first.tensors)
+    first.tensors[0].zero_()  # a caller that changes its images in place
+    again = load_images("mnist-5k", "test", image_size=16)
+    assert torch.equal(again.tensors[0], images) and torch.equal(again.tensors[1], labels)
+    assert images.shape == (1000, 1, 16, 16) and images.max() > 0.9
