@@ -1,8 +1,8 @@
 """Slow single-threaded commands that run beside the rest of the test session.
 
 The tests that regenerate stored results from scratch (tests/test_stored_regenerates.py)
-run two reference scripts for over two minutes on one thread. On 2 cores, one sequential session leaves the other core idle for that long, so a
-test marks its command with ``@pytest.mark.background(command=...)``; once pytest has collected
+run two reference scripts for over two minutes on one thread. On 2 cores, one sequential
+session leaves the other core idle for that long, so a test marks its command with ``@pytest.mark.background(command=...)``; once pytest has collected
 the session, tests/conftest.py starts every marked command that was selected, and the test's
 ``background`` fixture (tests/conftest.py) waits for its own and returns the finished run. ``command(folder)``
 returns the argument list and the environment variables to add, ``folder`` being a fresh

@@ -10,7 +10,10 @@ pytest_plugins = ["check_recorder"]  # records exercise checks' outcomes for tes
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 # One thread under pytest-xdist (its workers share the cores) or OMP_NUM_THREADS=1 (make test: the
-# regeneration of stored results runs beside the session on the other core).
+# regeneration of stored results runs beside the session on the other core). Under xdist the
+# processes the tests start (notebook kernels, command-line runs) get one thread too.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["OMP_NUM_THREADS"] = "1"
 torch.set_num_threads(1 if os.environ.get("PYTEST_XDIST_WORKER") else min(2, torch.get_num_threads()))
 
 

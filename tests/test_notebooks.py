@@ -9,7 +9,6 @@ notebook under nbval.)
 from __future__ import annotations
 
 import ast
-import os
 import re
 from pathlib import Path
 
@@ -155,8 +154,6 @@ def test_papermill_honours_a_non_default_parameter(tmp_path, monkeypatch):
     papermill = pytest.importorskip("papermill")
     monkeypatch.setenv("GENAE_CACHE", str(tmp_path / "models"))
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    if os.environ.get("PYTEST_XDIST_WORKER"):  # the kernel shares the cores with the other worker
-        monkeypatch.setenv("OMP_NUM_THREADS", "1")
     out = tmp_path / "out.ipynb"
     parameters = {"epochs": 1, "seed": 1, "image_size": 16, "width": 8, "chain_steps": 2}
     papermill.execute_notebook(str(CHEAP_NOTEBOOK), str(out), parameters=parameters,

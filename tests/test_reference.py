@@ -8,7 +8,6 @@ from pathlib import Path
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-REFERENCE = ROOT / "reference"  # the scripts
 STORED = ROOT / "genae" / "stored"  # what they wrote: package data
 
 
