@@ -128,17 +128,8 @@ def measure_model(model: nn.Module, images: Tensor, steps: int, seed: int) -> di
 
 def measure_models(models: dict[str, nn.Module], images: Tensor, steps: int,
                    seed: int) -> dict[str, dict]:
-    """:func:`measure_model` for each model, with the same images and seed.
-
-    On one thread: the matrices are small, and on a busy CPU several threads wait on
-    each other far longer than they compute.
-    """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return {kind: measure_model(model, images, steps, seed) for kind, model in models.items()}
-    finally:
-        torch.set_num_threads(threads)
+    """:func:`measure_model` for each model, with the same images and seed."""
+    return {kind: measure_model(model, images, steps, seed) for kind, model in models.items()}
 
 
 def prior_norm(latent_dim: int) -> float:

