@@ -40,7 +40,7 @@ book: $(VENV)/.installed-book
 # marked NBVAL_CHECK_OUTPUT printed what the committed notebook shows, by nbval's comparison; its pages,
 # in Chromium; the models it trained). GENAE_REQUIRE_BOOK=1: a missing build fails them. Then pytest in
 # one process on one torch thread, while the regeneration of stored results runs beside it on the
-# other core (tests/background_runs.py): 246-261 s in fresh clones, against 308 s on two xdist workers
+# other core (tests/background_runs.py): 246-283 s in fresh clones, against 308 s on two xdist workers
 # (which share the cores with the subprocesses the tests start). Running the build and the tests side by side was
 # measured slower: 880 s against 847 s.
 test: $(VENV)/.installed-test book
