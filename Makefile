@@ -2,15 +2,15 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-# Installs into $(VENV) with uv when uv can be had (the version constraints.txt pins), else with pip:
-# the same packages from the same pyproject.toml and constraints.txt, in 40 s against pip's 87 s
+# Installs into $(VENV) with uv when uv could be had (the version constraints.txt pins), else with pip:
+# the same packages from the same pyproject.toml and constraints.txt, in 40-64 s against pip's 87 s
 # for a fresh environment on 2 cores (2026-12-04). --compile-bytecode writes the .pyc files at
 # install time, as pip does: where PYTHONDONTWRITEBYTECODE is set (these machines), nothing else
 # would, and every process would compile torch's modules again (a notebook kernel's imports:
 # 11 s against 5 s). uv reads neither pip.conf nor PIP_* settings: where it cannot reach the
 # index, pip installs instead.
-INSTALL = { $(PY) -m pip install --quiet -c constraints.txt uv 2>/dev/null \
-	&& $(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) -c constraints.txt $(1); } \
+UV := $(VENV)/bin/uv
+INSTALL = { [ -x $(UV) ] && $(UV) pip install --quiet --compile-bytecode --python $(PY) -c constraints.txt $(1); } \
 	|| { echo "uv did not install $(1): pip installs it"; $(PY) -m pip install --quiet -c constraints.txt $(1); }
 export MPLBACKEND ?= Agg
 export GENAE_CACHE ?= $(CURDIR)/.cache/models
@@ -20,15 +20,19 @@ export GENAE_CACHE ?= $(CURDIR)/.cache/models
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed-book: pyproject.toml constraints.txt | $(PY)
+# Once per environment; where it fails, INSTALL uses pip.
+$(UV): | $(PY)
+	-$(PY) -m pip install --quiet -c constraints.txt uv 2>/dev/null
+
+$(VENV)/.installed-book: pyproject.toml constraints.txt | $(UV)
 	$(call INSTALL,-e '.[book]')
 	@touch $@
 
-$(VENV)/.installed-test: pyproject.toml constraints.txt | $(PY)
+$(VENV)/.installed-test: pyproject.toml constraints.txt | $(UV)
 	$(call INSTALL,-e '.[test]')
 	@touch $@
 
-$(VENV)/.installed-classroom: pyproject.toml constraints.txt | $(PY)
+$(VENV)/.installed-classroom: pyproject.toml constraints.txt | $(UV)
 	$(call INSTALL,-e '.[classroom]')
 	@touch $@
 
