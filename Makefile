@@ -39,12 +39,13 @@ $(VENV)/.installed-classroom: pyproject.toml constraints.txt | $(UV)
 book: $(VENV)/.installed-book
 	$(VENV)/bin/jupyter-book build --all -W -n --keep-going book/
 
-# The book is built first, and that build is the one execution of every notebook: the tests marked
+# The book is built first, and that build is the one execution of every notebook (two at a time on
+# 2 cores, book/_ext/execute_ahead.py: 245 s against 334 s one at a time): the tests marked
 # `book` read it (its jupyter-cache: tests/test_executed_notebooks.py checks no cell raised and each cell
 # marked NBVAL_CHECK_OUTPUT printed what the committed notebook shows, by nbval's comparison; its pages,
 # in Chromium; the models it trained). GENAE_REQUIRE_BOOK=1: a missing build fails them. Then pytest in
 # one process on one torch thread, while the regeneration of stored results runs beside it on the
-# other core (tests/background_runs.py): 246-283 s in fresh clones, against 308 s on two xdist workers
+# other core (tests/background_runs.py): 236-283 s in fresh clones, against 308 s on two xdist workers
 # (which share the cores with the subprocesses the tests start). Running the build and the tests side by side was
 # measured slower: 880 s against 847 s.
 test: $(VENV)/.installed-test book
