@@ -1,10 +1,12 @@
 """The whole book's execution time in quick mode, and the peak resident memory of each notebook.
 
 Runs every notebook in ``notebooks/`` (``NN-slug.ipynb``, in the book's order)
-top to bottom with its default (quick) parameters, as the book build does,
-from one model cache that starts empty: the first notebook that needs the
-shared models trains them and the later ones reuse them, so the total is what
-a first build costs (the budget: 10 minutes on 2 idle cores). Each notebook
+top to bottom with its default (quick) parameters, one after another, from one
+model cache that starts empty: the first notebook that needs the shared models
+trains them and the later ones reuse them, so the total is what a first build
+costs when it executes one notebook at a time (``GENAE_BOOK_WORKERS=1``; the
+budget: 10 minutes on 2 idle cores). By default the build runs two at a time
+(``book/_ext/execute_ahead.py``), which takes less wall time. Each notebook
 runs in a child process (through ``benchmarks/notebook_times.py``'s ``run``);
 its kernel's peak resident memory is ``resource.getrusage(RUSAGE_CHILDREN)``
 in that child once the kernel has exited. The load average before and after is
