@@ -13,8 +13,9 @@ sys.path.insert(0, str(BOOK / "_ext"))
 import execute_ahead  # noqa: E402
 
 
-def _notebook(path: Path, source: str) -> Path:
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+def _notebook(path: Path, source: str, title: str | None = None) -> Path:
+    cells = [nbformat.v4.new_markdown_cell(f"# {title}")] if title else []
+    nb = nbformat.v4.new_notebook(cells=[*cells, nbformat.v4.new_code_cell(source)])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, path)
     return path
@@ -68,3 +69,28 @@ def test_worker_count_defaults_to_the_cores_at_most_two(monkeypatch):
 def test_the_notebooks_started_first_exist():
     first = yaml.safe_load((BOOK / "_config.yml").read_text())["sphinx"]["config"]["execute_ahead_first"]
     assert first and all((BOOK / f"{docname}.ipynb").exists() for docname in first)
+
+
+def test_a_sphinx_build_renders_what_was_executed_ahead(tmp_path, monkeypatch):
+    """The wiring: myst-nb finds every notebook in the cache the extension wrote, executing none."""
+    from io import StringIO
+
+    from sphinx.application import Sphinx
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "conf.py").write_text(
+        f"import sys\nsys.path.insert(0, {str(BOOK / '_ext')!r})\n"
+        "extensions = ['myst_nb', 'execute_ahead']\nnb_execution_mode = 'cache'\n")
+    (src / "index.md").write_text("# Index\n\n```{toctree}\nnb0\nnb1\n```\n")
+    for i in range(2):
+        _notebook(src / f"nb{i}.ipynb", f"print('page {i}')", title=f"Page {i}")
+    monkeypatch.setenv("GENAE_BOOK_WORKERS", "2")  # whatever the cores
+    status = StringIO()
+    app = Sphinx(str(src), str(src), str(tmp_path / "out" / "html"), str(tmp_path / "doctrees"),
+                 "html", status=status, warning=StringIO(), freshenv=True)
+    app.build()
+    log = status.getvalue()
+    assert "execute_ahead: up to 2 notebooks on 2 workers" in log
+    assert log.count("Using cached notebook") == 2 and "Executing notebook" not in log, log
+    assert "page 1" in (tmp_path / "out" / "html" / "nb1.html").read_text()

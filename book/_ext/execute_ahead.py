@@ -10,8 +10,10 @@ the cache and renders them. A notebook that fails is not cached: myst-nb execute
 reports the error as it always does.
 
 Each kernel gets ``cores // workers`` torch threads (``OMP_NUM_THREADS``, unless it is set), so the
-kernels do not fight over the cores: on 2 cores, two kernels of one thread. Results depend on the
-thread count (the README's "Reproducibility"), so they do on the cores of the machine that builds.
+kernels do not fight over the cores: on 2 cores, two kernels of one thread; and so even when one
+notebook is left to run, so that its numbers do not depend on how many the build had to execute.
+Results depend on the thread count (the README's "Reproducibility"), so they do on the cores of
+the machine that builds.
 Measured on 2 cores (2026-12-04, the four shared models cached): the eleven chapters took 331 s
 one after another on 2 threads each, and 250 s on 2 workers of 1 thread (chapter 09: 215 s); in
 a fresh clone's ``make test``, 245 s of a 249 s build.
@@ -102,7 +104,7 @@ def _before_read(app, env, docnames: list[str]) -> None:
     paths = [p for p in paths if p.suffix == ".ipynb" and not any(
         p.match(pattern) for pattern in config.execution_excludepatterns)]
     workers = worker_count()
-    if len(paths) < 2 or workers < 2:
+    if not paths or workers < 2:
         return
     logger.info(f"execute_ahead: up to {len(paths)} notebooks on {workers} workers, "
                 f"{kernel_threads(workers)} torch thread(s) each")
