@@ -14,6 +14,7 @@ kernels do not fight over the cores: on 2 cores, two kernels of one thread; and 
 notebook is left to run, so that its numbers do not depend on how many the build had to execute.
 Results depend on the thread count (the README's "Reproducibility"), so they do on the cores of
 the machine that builds.
+
 Measured on 2 cores (2026-12-04, the four shared models cached): the eleven chapters took 331 s
 one after another on 2 threads each, and 250 s on 2 workers of 1 thread (chapter 09: 215 s); in
 a fresh clone's ``make test``, 245 s of a 249 s build.
